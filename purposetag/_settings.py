@@ -1,0 +1,133 @@
+"""Process-wide settings, set by `configure()`; one immutable snapshot swapped atomically."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ._errors import PolicyError
+from ._policy import Policy
+
+Mode = Literal["enforce", "monitor", "off"]
+MODES: tuple[str, ...] = ("enforce", "monitor", "off")
+ConsentProvider = Callable[[str], Iterable[str]]
+
+
+def validate_mode(mode: object, where: str = "mode") -> Mode:
+    if mode not in MODES:
+        raise PolicyError(f"{where} {mode!r}: must be one of 'enforce', 'monitor', 'off'")
+    return mode  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mode: Mode | None = None
+    policy: Policy = field(default_factory=Policy)
+    logger: Any = None
+    consent: ConsentProvider | None = None
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    max_depth: int = 64
+    max_items: int = 100_000
+    on_truncate: Literal["log", "raise"] = "log"
+
+
+_current = Settings()
+
+
+def current() -> Settings:
+    return _current
+
+
+def update(**changes: Any) -> Settings:
+    """Replace some settings (already validated by the caller) and return the new snapshot."""
+    global _current
+    _current = replace(_current, **changes)
+    return _current
+
+
+def reset() -> None:
+    """Back to defaults (for tests)."""
+    global _current
+    _current = Settings()
+
+
+def env_mode() -> Mode | None:
+    """`PURPOSETAG_MODE` from the environment, validated; None when unset or empty."""
+    raw = os.environ.get("PURPOSETAG_MODE", "").strip().lower()
+    if not raw:
+        return None
+    if raw not in MODES:
+        return None
+    return raw  # type: ignore[return-value]
+
+
+_UNSET: Any = object()
+
+
+def configure(
+    *,
+    mode: Mode | None = _UNSET,
+    policy: Policy | None = _UNSET,
+    logger: Any = _UNSET,
+    consent: ConsentProvider | None = _UNSET,
+    secret: bytes | str | None = _UNSET,
+    max_depth: int = _UNSET,
+    max_items: int = _UNSET,
+    on_truncate: Literal["log", "raise"] = _UNSET,
+) -> None:
+    """Process-wide settings.  Only the arguments given change; ``None`` resets one.
+
+    - `mode`: "enforce" | "monitor" | "off" (below `pt.mode()` and a guard's `mode=`).
+    - `policy`: a `Policy` (or a dict in `Policy.from_dict` form).
+    - `logger`: a structlog-style logger; ``None`` means ``structlog.get_logger("purposetag")``.
+    - `consent`: ``subject -> iterable of purposes``, asked at check time.
+    - `secret`: the key of event fingerprints (random per process by default).
+    - `max_depth` / `max_items`: scanner limits; `on_truncate`: "log" or "raise".
+    """
+    changes: dict[str, Any] = {}
+    if mode is not _UNSET:
+        changes["mode"] = None if mode is None else validate_mode(mode, "configure(mode=...)")
+    if policy is not _UNSET:
+        if policy is None:
+            policy = Policy()
+        elif isinstance(policy, dict):
+            policy = Policy.from_dict(policy, where="configure(policy=...)")
+        elif not isinstance(policy, Policy):
+            raise PolicyError(
+                f"configure(policy=...) takes a Policy or a dict, got a {type(policy).__name__}"
+            )
+        changes["policy"] = policy
+    if logger is not _UNSET:
+        changes["logger"] = logger
+    if consent is not _UNSET:
+        if consent is not None and not callable(consent):
+            raise PolicyError(
+                "configure(consent=...) takes a callable subject -> iterable of purposes, "
+                f"got a {type(consent).__name__}"
+            )
+        changes["consent"] = consent
+    if secret is not _UNSET:
+        if secret is None:
+            secret = secrets.token_bytes(32)
+        elif isinstance(secret, str):
+            secret = secret.encode("utf-8")
+        if not isinstance(secret, bytes) or len(secret) < 16:
+            raise PolicyError("configure(secret=...) takes at least 16 bytes (or a str)")
+        changes["secret"] = bytes(secret)
+    for name, value in (("max_depth", max_depth), ("max_items", max_items)):
+        if value is not _UNSET:
+            if value is None:
+                value = getattr(Settings(), name)
+            if type(value) is not int or value < 1:
+                raise PolicyError(f"configure({name}=...) takes a positive int, got {value!r}")
+            changes[name] = value
+    if on_truncate is not _UNSET:
+        if on_truncate not in ("log", "raise"):
+            raise PolicyError(
+                f"configure(on_truncate=...) takes 'log' or 'raise', got {on_truncate!r}"
+            )
+        changes["on_truncate"] = on_truncate
+    update(**changes)
