@@ -1,0 +1,30 @@
+"""Shared fixtures: every test starts from default settings and an empty log context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from hypothesis import HealthCheck, settings
+
+from purposetag import _settings
+
+# The CI machine has 2 cores shared with other work: no deadlines, fixed budget.
+settings.register_profile(
+    "purposetag",
+    deadline=None,
+    max_examples=100,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("purposetag")
+
+
+@pytest.fixture(autouse=True)
+def _reset_purposetag(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("PURPOSETAG_MODE", raising=False)
+    _settings.reset()
+    structlog.contextvars.clear_contextvars()
+    yield
+    _settings.reset()
+    structlog.contextvars.clear_contextvars()
