@@ -1,0 +1,135 @@
+"""pytest plugin (entry point ``pytest11``): run the test suite with purposetag on.
+
+Options (each with a matching ini key):
+
+- ``--purposetag-mode=enforce|monitor|off`` (ini ``purposetag_mode``): the
+  process-wide mode for the session (default: leave it as configured).
+- ``--purposetag-config=PATH`` (ini ``purposetag_config``): apply a TOML /
+  pyproject file with `purposetag.load_config` before tests run.
+
+Marker ``@pytest.mark.purposetag(mode="monitor", use="marketing")`` runs one test
+inside ``pt.mode(...)`` / ``pt.processing(...)``.  Fixture ``purposetag_events``
+yields the list of purposetag events (violations, declassifications, untags)
+logged while the test ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+import structlog
+
+_MODES = ("enforce", "monitor", "off")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("purposetag", "purpose limitation checks")
+    group.addoption(
+        "--purposetag-mode",
+        dest="purposetag_mode",
+        default=None,
+        help="purposetag mode for the session: enforce, monitor or off",
+    )
+    group.addoption(
+        "--purposetag-config",
+        dest="purposetag_config",
+        default=None,
+        help="TOML or pyproject.toml to apply with purposetag.load_config",
+    )
+    parser.addini("purposetag_mode", "purposetag mode for the session", default="")
+    parser.addini("purposetag_config", "purposetag config file to apply", default="")
+
+
+def _option(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(name)
+    if value:
+        return str(value)
+    ini = config.getini(name)
+    return str(ini) if ini else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "purposetag(mode=None, use=None): run the test in a purposetag mode and/or "
+        "processing scope",
+    )
+    mode = _option(config, "purposetag_mode")
+    if mode is not None and mode not in _MODES:
+        raise pytest.UsageError(
+            f"--purposetag-mode / purposetag_mode {mode!r}: must be one of enforce, monitor, off"
+        )
+    path = _option(config, "purposetag_config")
+    import purposetag as pt
+
+    if path is not None:
+        try:
+            pt.load_config(path)
+        except pt.PolicyError as exc:
+            raise pytest.UsageError(f"--purposetag-config: {exc}") from None
+    if mode is not None:
+        pt.configure(mode=mode)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _purposetag_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    marker = request.node.get_closest_marker("purposetag")
+    if marker is None:
+        yield
+        return
+    import purposetag as pt
+
+    unknown = set(marker.kwargs) - {"mode", "use"}
+    if marker.args or unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.purposetag takes keyword arguments mode= and use= only, "
+            f"got {marker.args!r} {sorted(unknown)!r}"
+        )
+    with ExitStack() as stack:
+        if marker.kwargs.get("mode") is not None:
+            stack.enter_context(pt.mode(marker.kwargs["mode"]))
+        if marker.kwargs.get("use") is not None:
+            stack.enter_context(pt.processing(marker.kwargs["use"]))
+        yield
+
+
+@pytest.fixture
+def purposetag_events() -> Iterator[list[dict[str, Any]]]:
+    """The purposetag events logged during the test (a live list)."""
+    with structlog.testing.capture_logs() as logs:
+        events: list[dict[str, Any]] = _PurposeEvents(logs)
+        yield events
+
+
+class _PurposeEvents(list):  # type: ignore[type-arg]
+    """A view of captured logs holding only purposetag's own events."""
+
+    def __init__(self, logs: list[Any]) -> None:
+        super().__init__()
+        self._logs = logs
+
+    def _current(self) -> list[dict[str, Any]]:
+        return [e for e in self._logs if str(e.get("event", "")).startswith("purpose_")]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._current()[i]
+
+    def __bool__(self) -> bool:
+        return bool(self._current())
+
+    def __eq__(self, other: object) -> bool:
+        return self._current() == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self._current())
