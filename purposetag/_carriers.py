@@ -31,12 +31,24 @@ def is_carrier(value: Any) -> bool:
     return t is TaintedStr or t is TaintedBytes or isinstance(value, TaggedValue)
 
 
-def _rebuild_container(value: Any, fn: Callable[[Any], Any]) -> Any:
-    """A new container of the same type with `fn` applied to each leaf (dict values)."""
+def _rebuild_container(
+    value: Any, fn: Callable[[Any], Any], key_fn: Callable[[Any], Any] | None = None
+) -> Any:
+    """A new container of the same type with `fn` applied to each leaf.
+
+    Dict values always; dict keys only with `key_fn` (tagging leaves keys alone,
+    untagging and declassifying must reach tagged keys too).
+    """
     if isinstance(value, dict):
         new = copy.copy(value)
-        for k in list(new):
-            new[k] = fn(value[k])
+        if key_fn is None:
+            for k in list(new):
+                new[k] = fn(value[k])
+        else:
+            items = list(value.items())
+            new.clear()
+            for k, v in items:
+                new[key_fn(k)] = fn(v)
         return new
     if isinstance(value, list):
         new_list = copy.copy(value)
@@ -82,7 +94,7 @@ def map_tags(value: Any, fn: Callable[[TagSet], TagSet]) -> Any:
     if isinstance(value, TaggedValue):
         return TaggedValue(value.__wrapped__, fn(value._self_tags))
     if isinstance(value, _CONTAINERS):
-        return _rebuild_container(value, lambda v: map_tags(v, fn))
+        return _rebuild_container(value, lambda v: map_tags(v, fn), lambda k: map_tags(k, fn))
     return value
 
 
@@ -96,7 +108,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, TaggedValue):
         return value.__wrapped__
     if isinstance(value, _CONTAINERS):
-        return _rebuild_container(value, plain)
+        return _rebuild_container(value, plain, plain)
     return value
 
 
@@ -112,7 +124,8 @@ def deep_tags(value: Any, limit: int = 100_000) -> TagSet:
         tags = shallow_tags(v)
         if tags:
             out |= tags
-            continue
+            if not isinstance(v, TaggedValue):
+                continue
         if isinstance(v, _CONTAINERS):
             if id(v) in seen:
                 continue

@@ -2,29 +2,63 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Iterable
+from typing import Any
 
 from . import _events, _settings
 from ._purposes import within
 from ._tags import Tag
 
 
+def _purposes_of(answer: Any) -> list[str]:
+    if answer is None:
+        return []
+    if isinstance(answer, str):  # a single purpose, not its characters
+        return [answer]
+    return [p for p in answer if isinstance(p, str)]
+
+
+def _ask(provider: _settings.ConsentProvider, subject: str, timeout: float | None) -> list[str]:
+    """The provider's answer as a list; with a timeout, asked in a daemon thread."""
+    if timeout is None:
+        return _purposes_of(provider(subject))
+    box: list[tuple[bool, Any]] = []
+    ctx = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            box.append((True, ctx.run(lambda: _purposes_of(provider(subject)))))
+        except BaseException as exc:  # handed back to the asking thread
+            box.append((False, exc))
+
+    worker = threading.Thread(target=run, name="purposetag-consent", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not box:
+        raise TimeoutError(f"consent provider took longer than {timeout}s")
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
 def consented(subject: str, use: str) -> bool:
-    """Ask the configured consent provider; any failure denies (fails closed)."""
-    provider = _settings.current().consent
+    """Ask the configured consent provider now; any failure or timeout denies (fails closed).
+
+    Looked up at every check, never cached, so a withdrawal takes effect at once.
+    """
+    s = _settings.current()
+    provider = s.consent
     if provider is None:
         return False
     try:
-        purposes = provider(subject)
-        if purposes is None:
-            return False
-        for p in purposes:
-            if isinstance(p, str) and within(use, p):
-                return True
-        return False
+        purposes = _ask(provider, subject, s.consent_timeout)
     except Exception as exc:
         _events.internal_error("consent_provider", exc)
         return False
+    return any(within(use, p) for p in purposes)
 
 
 def tag_allowed(tag: Tag, use: str) -> bool:

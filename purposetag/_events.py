@@ -69,11 +69,15 @@ def caller_location(skip_module_prefix: str = "purposetag") -> str:
         del frame
 
 
-def internal_error(where: str, exc: BaseException) -> None:
-    """A bug or failure of ours (or of a consent provider) that we recovered from."""
+def internal_error(where: str, exc: BaseException, **fields: Any) -> None:
+    """A bug or failure of ours (or of a consent provider) that we recovered from.
+
+    Only the exception's type is logged, never its message: it may quote data.
+    """
     emit(
         "error",
         "purpose_internal_error",
         where=where,
         error_type=type(exc).__name__,
+        **fields,
     )

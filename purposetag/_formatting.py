@@ -1,17 +1,21 @@
 """Tag-keeping ``%`` and ``str.format``: the template's ranges plus each field's.
 
-Both work by formatting one field at a time with Python's own machinery and
-concatenating the pieces with their ranges, so values and exceptions are those
-of the plain operation.  When a template holds something this module does not
-parse, the plain operation runs and its whole result carries the union of every
-tag involved (never fewer tags).
+Both split the template once (cached per template text), format one field at a
+time with Python's own machinery and join the pieces with their ranges, so the
+value is that of the plain operation.  On any error the plain operation runs
+again, so exceptions are exactly those of plain ``str``; a template this module
+does not parse is formatted by the plain operation and its whole result carries
+the union of every tag involved (never fewer tags).
+
+A piece whose text carries no ranges of its own (``%d`` of a tagged number,
+``%s`` of a list holding tagged strings) carries the union of every tag found in
+the value it came from.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
 from typing import Any
 
 from . import _ranges as R
@@ -22,6 +26,11 @@ _SPEC = re.compile(
     r"%(?:\(([^()]*)\))?([#0\- +]*)(\*|\d+)?(?:\.(\*|\d*))?[hlL]?([diouxXeEfFgGcrsa%])"
 )
 _FORMATTER = string.Formatter()
+_EMPTY: TagSet = frozenset()
+_CACHE_MAX = 2048
+_s_mod = str.__mod__
+_s_join = "".join
+_frozenset = frozenset
 
 
 def deep_union(value: Any, depth: int = 8) -> TagSet:
@@ -29,21 +38,20 @@ def deep_union(value: Any, depth: int = 8) -> TagSet:
     t = type(value)
     if t is TaintedStr or t is TaintedBytes:
         return R.union(value._pt_ranges)
-    if t in (str, bytes, int, float, bool, type(None)):
-        return R.union(None)
-    from ._proxy import TaggedValue
-
-    if isinstance(value, TaggedValue):
-        return value._self_tags
+    if t is str or t is bytes or t is int or t is float or t is bool or value is None:
+        return _EMPTY
+    if isinstance(value, _proxy.TaggedValue):
+        inner = deep_union(value.__wrapped__, depth - 1) if depth > 0 else _EMPTY
+        return R.intern_tags(value._self_tags | inner) if inner else value._self_tags
     if depth <= 0:
-        return R.union(None)
-    if t in (list, tuple, set, frozenset) or isinstance(value, list | tuple | set | frozenset):
+        return _EMPTY
+    if isinstance(value, list | tuple | set | frozenset):
         return R.union_all(deep_union(v, depth - 1) or None for v in value)
     if isinstance(value, dict):
         return R.union_all(
             (deep_union(k, depth - 1) | deep_union(v, depth - 1)) or None for k, v in value.items()
         )
-    return R.union(None)
+    return _EMPTY
 
 
 def _fallback(plain_result: str, *sources: TagSet) -> str:
@@ -51,105 +59,196 @@ def _fallback(plain_result: str, *sources: TagSet) -> str:
     return mk_str(plain_result, tags or None)
 
 
-def _piece_ranges(text: str, piece: str) -> Ranges | None:
-    """Where the converted value `text` sits in its padded / truncated `piece`."""
+def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
+    """Ranges of `piece`: `text` (maybe truncated) padded on one side."""
     r = _rng(text)
     if r is None:
-        return None
-    plain = str.__str__(text)
-    if piece == plain:
+        du = deep_union(value)
+        return du if du and piece else None
+    kept = len(piece) if len(piece) < len(text) else len(text)
+    if len(piece) == len(text) == kept:
         return r
-    at = piece.find(plain) if plain else -1
-    if at >= 0:
-        return R.build(((at, None, 0), (len(plain), r, 0)), len(piece))
-    if plain.startswith(piece):  # precision truncated it
-        return R.sub(r, 0, len(piece))
-    for k in range(len(piece)):  # padded and truncated
-        if plain.startswith(piece[k:]):
-            return R.build(((k, None, 0), (len(piece) - k, r, 0)), len(piece))
-    return R.union(r)
+    at = 0 if left else len(piece) - kept
+    return R.build(((at, None, 0), (kept, r, 0)), len(piece))
 
 
-def percent_format(template: str, values: Any) -> str:
-    """``template % values`` keeping the template's and each value's tags."""
-    plain_t = str.__str__(template)
-    tr = _rng(template)
-    if type(values) is tuple:
-        positional: list[Any] = list(values)
-        mapping: Any = None
-    else:
-        positional = [values]
-        mapping = values if (isinstance(values, Mapping) and not isinstance(values, str)) else None
-    segs: list[Segment] = []
-    pieces: list[str] = []
-    pos = 0
-    ai = 0
-    used_mapping = False
-    try:
-        while True:
-            hit = plain_t.find("%", pos)
-            if hit < 0:
-                break
-            m = _SPEC.match(plain_t, hit)
-            if m is None:
-                raise _Unparsed
-            key, flags, width, prec, conv = m.groups()
-            pieces.append(plain_t[pos:hit])
-            segs.append((hit - pos, tr, pos))
-            if conv == "%" and key is None and not flags and width is None and prec is None:
-                pieces.append("%")
-                segs.append((1, tr, hit))
-                pos = m.end()
-                continue
-            if conv == "%":
-                raise _Unparsed
-            if width == "*":
-                width = str(int(positional[ai]))
-                ai += 1
-            if prec == "*":
-                prec = str(int(positional[ai]))
-                ai += 1
-            if key is not None:
-                if mapping is None:
-                    raise _Unparsed
-                used_mapping = True
-                value = mapping[key]
-            else:
-                value = positional[ai]
-                ai += 1
-            spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
-            if conv in "sra":
-                text: Any = (
-                    str(value) if conv == "s" else repr(value) if conv == "r" else ascii(value)
-                )
-                piece = str.__mod__(spec + "s", (text,))
-                if conv == "a":
-                    pr: Ranges | None = R.union(_rng(repr(value))) or None
-                else:
-                    pr = _piece_ranges(text, piece)
-            else:
-                piece = str.__mod__(spec + conv, (value,))
-                pr = deep_union(value) or None
-            pieces.append(piece)
-            segs.append((len(piece), pr, 0))
-            pos = m.end()
-        pieces.append(plain_t[pos:])
-        segs.append((len(plain_t) - pos, tr, pos))
-        if not used_mapping and ai != len(positional) and not (mapping is not None and ai == 0):
-            raise _Unparsed
-    except (_Unparsed, IndexError):
-        res = str.__mod__(plain_t, values)  # raises exactly what plain str raises
-        return _fallback(res, R.union(tr), deep_union(values))
-    res = "".join(pieces)
-    return mk_str(res, R.build(segs, len(res)))
+# --- printf-style `%` ----------------------------------------------------------
+
+# A compiled template: a tuple of items; ``str`` items are literal text whose raw
+# template offset follows in the next item, tuples are conversion specs.
+_PCT_CACHE: dict[str, Any] = {}
 
 
 class _Unparsed(Exception):
     pass
 
 
-def _literal_segments(literal: str, raw_pos: int, tr: Ranges | None, segs: list[Segment]) -> int:
-    """Segments for a literal chunk whose escaped braces are doubled in the raw template."""
+def _compile_percent(t: str) -> Any:
+    """('simple', prefix, suffix) for one bare ``%s``; a program; or None (unparsed)."""
+    plain = str.__str__(t)
+    items: list[Any] = []
+    pos = 0
+    while True:
+        hit = plain.find("%", pos)
+        if hit < 0:
+            break
+        m = _SPEC.match(plain, hit)
+        if m is None:
+            return None
+        key, flags, width, prec, conv = m.groups()
+        if hit > pos:
+            items.append((0, plain[pos:hit], pos))
+        if conv == "%":
+            if key is not None or flags or width is not None or prec is not None:
+                return None
+            items.append((0, "%", hit + 1))
+        else:
+            items.append((1, key, flags, width, prec, conv))
+        pos = m.end()
+    if pos < len(plain):
+        items.append((0, plain[pos:], pos))
+    specs = [it for it in items if it[0] == 1]
+    if len(specs) == 1 and specs[0][1:] == (None, "", None, None, "s") and "%%" not in plain:
+        i = plain.index("%")
+        return ("simple", plain[:i], plain[i + 2 :], tuple(items))
+    return tuple(items)
+
+
+def _simple(pre: str, v: str, post: str, tr: Ranges | None) -> str:
+    """``pre + v + post`` for a template that is `pre`, one bare two-character field
+    (``%s`` or ``{}``) and `post`."""
+    res = _s_join((pre, v, post))
+    vr = v._pt_ranges if type(v) is TaintedStr else None  # type: ignore[attr-defined]
+    lp = len(pre)
+    lv = len(v)
+    if tr is None:
+        if vr is None or not lv:
+            return res
+        o = str.__new__(TaintedStr, res)
+        if type(vr) is _frozenset:
+            o._pt_ranges = ((lp, lp + lv, vr),) if pre or post else vr
+        else:
+            o._pt_ranges = R.build(((lp, None, 0), (lv, vr, 0)), len(res))  # type: ignore[assignment]
+        return o
+    lt = len(res)
+    if type(tr) is _frozenset and (vr is None or vr is tr):
+        if vr is tr and lv:
+            return mk_str(res, tr)
+        e = lp + lv
+        if lp and e < lt:
+            r2: Any = ((0, lp, tr), (e, lt, tr)) if lv else tr
+        elif lp:
+            r2 = ((0, lp, tr),)
+        elif e < lt:
+            r2 = ((e, lt, tr),)
+        else:
+            return res
+        o = str.__new__(TaintedStr, res)
+        o._pt_ranges = r2
+        return o
+    segs: list[Segment] = [(lp, tr, 0), (lv, vr, 0), (len(post), tr, lp + 2)]
+    return mk_str(res, R.build(segs, lt))
+
+
+def percent_format(template: str, values: Any) -> str:
+    """``template % values`` keeping the template's and each value's tags."""
+    prog = _PCT_CACHE.get(template, _Unparsed)
+    if prog is _Unparsed:
+        prog = _compile_percent(template)
+        if len(_PCT_CACHE) >= _CACHE_MAX:
+            _PCT_CACHE.clear()
+        _PCT_CACHE[str.__str__(template)] = prog
+    tt = type(template)
+    tr = template._pt_ranges if tt is TaintedStr else None  # type: ignore[attr-defined]
+    if prog is not None and prog[0] == "simple":
+        v = values
+        if type(v) is tuple:
+            v = v[0] if len(v) == 1 else _Unparsed
+        tv = type(v)
+        if tv is TaintedStr or tv is str:
+            return _simple(prog[1], v, prog[2], tr)
+        prog = prog[3]
+    if prog is None:
+        res = _s_mod(str.__str__(template), values)  # raises what plain str raises
+        return _fallback(res, R.union(tr), deep_union(values))
+    try:
+        return _run_percent(prog, tr, values)
+    except Exception:
+        res = _s_mod(str.__str__(template), values)
+        return _fallback(res, R.union(tr), deep_union(values))
+
+
+def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
+    if type(values) is tuple:
+        positional: Any = values
+        mapping: Any = None
+    else:
+        positional = (values,)
+        mapping = (
+            values
+            if not isinstance(values, str) and hasattr(type(values), "__getitem__")
+            else None
+        )
+    pieces: list[str] = []
+    segs: list[Segment] = []
+    ai = 0
+    used_mapping = False
+    for item in prog:
+        if item[0] == 0:
+            text = item[1]
+            pieces.append(text)
+            segs.append((len(text), tr, item[2]))
+            continue
+        _, key, flags, width, prec, conv = item
+        if width == "*":
+            w = positional[ai]
+            if type(w) is not int:
+                raise _Unparsed
+            width = str(w)
+            ai += 1
+        if prec == "*":
+            p = positional[ai]
+            if type(p) is not int:
+                raise _Unparsed
+            prec = str(p)
+            ai += 1
+        if key is not None:
+            if mapping is None:
+                raise _Unparsed
+            used_mapping = True
+            value = mapping[key]
+        else:
+            value = positional[ai]
+            ai += 1
+        if conv in "sra":
+            text = str(value) if conv == "s" else repr(value) if conv == "r" else ascii(value)
+            if width is None and prec is None:
+                piece = text
+            else:
+                spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
+                piece = _s_mod(spec + "s", (text,))
+            pr = _placed(text, piece, "-" in flags or (width or "").startswith("-"), value)
+        else:
+            spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
+            piece = _s_mod(spec + conv, (value,))
+            pr = deep_union(value) or None
+        pieces.append(piece)
+        segs.append((len(piece), pr, 0))
+    if ai != len(positional) and not (mapping is not None and (used_mapping or ai == 0)):
+        raise _Unparsed
+    if ai > len(positional):  # pragma: no cover - IndexError above
+        raise _Unparsed
+    res = _s_join(pieces)
+    return mk_str(res, R.build(segs, len(res)))
+
+
+# --- str.format ------------------------------------------------------------------
+
+_BRACE_CACHE: dict[str, Any] = {}
+
+
+def _literal_segments(literal: str, raw_pos: int, segs: list[tuple[int, int]]) -> int:
+    """(length, raw offset) runs for a literal chunk whose braces are doubled in the raw."""
     i = 0
     n = len(literal)
     while i < n:
@@ -157,10 +256,10 @@ def _literal_segments(literal: str, raw_pos: int, tr: Ranges | None, segs: list[
         while j < n and literal[j] not in "{}":
             j += 1
         if j > i:
-            segs.append((j - i, tr, raw_pos))
+            segs.append((j - i, raw_pos))
             raw_pos += j - i
         if j < n:  # an escaped brace: two raw characters, one output
-            segs.append((1, tr, raw_pos))
+            segs.append((1, raw_pos))
             raw_pos += 2
             j += 1
         i = j
@@ -184,15 +283,47 @@ def _field_end(raw: str, start: int) -> int:
     raise _Unparsed
 
 
-class _Auto:
-    __slots__ = ("index", "manual")
+def _compile_brace(t: str) -> Any:
+    """A tuple of items: (0, text, raw-runs) literals and (1, field, spec, conv, kind, key)."""
+    plain = str.__str__(t)
+    items: list[Any] = []
+    raw = 0
+    try:
+        for literal, field, spec, conv in _FORMATTER.parse(plain):
+            if literal:
+                runs: list[tuple[int, int]] = []
+                raw = _literal_segments(literal, raw, runs)
+                items.append((0, literal, tuple(runs)))
+            if field is None:
+                continue
+            end = _field_end(plain, raw)
+            inner = plain[raw + 1 : end - 1]
+            head = field + ("!" + conv if conv else "")
+            if inner not in (head + (":" + spec if spec else ""), head + ":" + (spec or "")):
+                return None
+            raw = end
+            if "." in field or "[" in field:
+                kind, key = 3, field
+            elif field == "":
+                kind, key = 0, None
+            elif field.isascii() and field.isdigit():
+                kind, key = 1, int(field)
+            else:
+                kind, key = 2, field
+            items.append((1, field, spec or "", conv, kind, key))
+        if raw != len(plain):
+            return None
+    except (ValueError, _Unparsed):
+        return None
+    fields = [it for it in items if it[0] == 1]
+    if len(fields) == 1 and fields[0][2:5] == ("", None, 0) and "{{" not in plain:
+        i = plain.find("{}")  # one bare "{}" and no escaped braces: raw == output
+        if i >= 0 and "}}" not in plain:
+            return ("simple", plain[:i], plain[i + 2 :], tuple(items))
+    return tuple(items)
 
-    def __init__(self) -> None:
-        self.index = 0
-        self.manual = False
 
-
-def _expand_spec(spec: str, args: Any, kwargs: Any, auto: _Auto, depth: int) -> str:
+def _expand_spec(spec: str, args: Any, kwargs: Any, auto: list[int], depth: int) -> str:
     if "{" not in spec:
         return spec
     if depth <= 0:
@@ -201,76 +332,132 @@ def _expand_spec(spec: str, args: Any, kwargs: Any, auto: _Auto, depth: int) -> 
     for literal, field, sub_spec, conv in _FORMATTER.parse(spec):
         out.append(literal)
         if field is not None:
-            out.append(
-                str.__str__(
-                    _format_field(field, sub_spec or "", conv, args, kwargs, auto, depth - 1)
-                )
-            )
+            obj = _get(field, args, kwargs, auto)
+            if conv:
+                obj = _FORMATTER.convert_field(obj, conv)
+            inner = _expand_spec(sub_spec or "", args, kwargs, auto, depth - 1)
+            out.append(str.__str__(format(obj, inner)))
     return "".join(out)
 
 
-def _format_field(
-    field: str, spec: str, conv: str | None, args: Any, kwargs: Any, auto: _Auto, depth: int
-) -> str:
+def _get(field: str, args: Any, kwargs: Any, auto: list[int]) -> Any:
+    """The object a field names; ``auto`` = [next auto index, manual used (0/1)]."""
     if field == "" or field[0] in ".[":
-        if auto.manual:
+        if auto[1]:
             raise ValueError(
                 "cannot switch from manual field specification to automatic field numbering"
             )
-        field = str(auto.index) + field
-        auto.index += 1
+        field = str(auto[0]) + field
+        auto[0] += 1
     elif field[0].isdigit():
-        if auto.index:
+        if auto[0]:
             raise ValueError(
                 "cannot switch from automatic field numbering to manual field specification"
             )
-        auto.manual = True
+        auto[1] = 1
     obj, _ = _FORMATTER.get_field(field, args, kwargs)
-    if conv:
-        obj = _FORMATTER.convert_field(obj, conv)
-    spec = _expand_spec(spec, args, kwargs, auto, depth)
-    return format(obj, spec)
+    return obj
 
 
-def _brace(template: str, args: tuple[Any, ...], kwargs: Any, plain_call: Any) -> str:
-    plain_t = str.__str__(template)
-    tr = _rng(template)
-    segs: list[Segment] = []
+def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
     pieces: list[str] = []
-    raw = 0
-    auto = _Auto()
-    try:
-        for literal, field, spec, conv in _FORMATTER.parse(plain_t):
-            if literal:
-                pieces.append(literal)
-                raw = _literal_segments(literal, raw, tr, segs)
-            if field is None:
-                continue
-            end = _field_end(plain_t, raw)
-            inner = plain_t[raw + 1 : end - 1]
-            head = field + ("!" + conv if conv else "")
-            if inner not in (head + (":" + spec if spec else ""), head + ":" + (spec or "")):
+    segs: list[Segment] = []
+    auto = [0, 0]
+    tagged = tr is not None
+    whole = tr is None or type(tr) is _frozenset
+    for item in prog:
+        if item[0] == 0:
+            text = item[1]
+            pieces.append(text)
+            if whole:
+                segs.append((len(text), tr, 0))
+            else:
+                for ln, off in item[2]:
+                    segs.append((ln, tr, off))
+            continue
+        _, field, spec, conv, kind, key = item
+        if kind == 0:
+            if auto[1]:
                 raise _Unparsed
-            raw = end
-            piece = _format_field(field, spec or "", conv, args, kwargs, auto, 2)
-            pieces.append(piece)
-            segs.append((len(piece), _rng(piece), 0))
-        if raw != len(plain_t):
-            raise _Unparsed
-    except Exception:
-        res = plain_call()  # raises exactly what plain str.format raises
-        return _fallback(res, R.union(tr), deep_union(args), deep_union(kwargs))
-    res = "".join(pieces)
+            obj = args[auto[0]]
+            auto[0] += 1
+        elif kind == 1:
+            if auto[0]:
+                raise _Unparsed
+            auto[1] = 1
+            obj = args[key]
+        elif kind == 2:
+            obj = kwargs[key]
+        else:
+            obj = _get(field, args, kwargs, auto)
+        if conv:
+            obj = _FORMATTER.convert_field(obj, conv)
+        to = type(obj)
+        if not spec and (to is TaintedStr or to is str):
+            piece = obj
+            pr = obj._pt_ranges if to is TaintedStr else None
+        else:
+            if "{" in spec:
+                spec = _expand_spec(spec, args, kwargs, auto, 1)
+            piece = format(obj, spec)
+            pr = _rng(piece)
+            if pr is None:
+                du = deep_union(obj)
+                pr = du if du and piece else None
+        if pr is not None:
+            tagged = True
+        pieces.append(piece)
+        segs.append((len(piece), pr, 0))
+    res = _s_join(pieces)
+    if not tagged:
+        return res
     return mk_str(res, R.build(segs, len(res)))
+
+
+def _brace_program(template: str) -> Any:
+    prog = _BRACE_CACHE.get(template, _Unparsed)
+    if prog is _Unparsed:
+        prog = _compile_brace(template)
+        if len(_BRACE_CACHE) >= _CACHE_MAX:
+            _BRACE_CACHE.clear()
+        _BRACE_CACHE[str.__str__(template)] = prog
+    return prog
 
 
 def brace_format(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """``template.format(*args, **kwargs)`` keeping tags of the template and each field."""
-    return _brace(
-        template, args, kwargs, lambda: str.format(str.__str__(template), *args, **kwargs)
-    )
+    prog = _BRACE_CACHE.get(template, _Unparsed)
+    if prog is _Unparsed:
+        prog = _brace_program(template)
+    tr = template._pt_ranges if type(template) is TaintedStr else None  # type: ignore[attr-defined]
+    if prog is not None and prog[0] == "simple":
+        v = args[0] if args else None
+        tv = type(v)
+        if tv is TaintedStr or tv is str:
+            return _simple(prog[1], v, prog[2], tr)  # type: ignore[arg-type]
+        prog = prog[3]
+    if prog is not None:
+        try:
+            return _run_brace(prog, tr, args, kwargs)
+        except Exception:
+            pass
+    res = str.format(str.__str__(template), *args, **kwargs)  # raises what plain str raises
+    return _fallback(res, R.union(tr), deep_union(args), deep_union(kwargs))
 
 
 def brace_format_map(template: str, mapping: Any) -> str:
     """``template.format_map(mapping)`` keeping tags."""
-    return _brace(template, (), mapping, lambda: str.format_map(str.__str__(template), mapping))
+    prog = _brace_program(template)
+    tr = template._pt_ranges if type(template) is TaintedStr else None  # type: ignore[attr-defined]
+    if prog is not None and prog[0] == "simple":
+        prog = prog[3]
+    if prog is not None:
+        try:
+            return _run_brace(prog, tr, (), mapping)
+        except Exception:
+            pass
+    res = str.format_map(str.__str__(template), mapping)
+    return _fallback(res, R.union(tr), deep_union(mapping))
+
+
+from . import _proxy  # noqa: E402  (the proxy module imports the carriers)

@@ -19,6 +19,7 @@ from ._ranges import TagSet
 from ._tainted import TaintedBytes, TaintedStr, mk_bytes, mk_str
 
 _DATA_TYPES = (int, float, complex, str, bytes, bool)
+_NONE: TagSet = frozenset()
 
 
 def _tags_of(value: Any) -> TagSet | None:
@@ -69,6 +70,21 @@ def _reflected(op: Any) -> Any:
         return tag_result(res, self._self_tags | ot if ot else self._self_tags)
 
     method.__name__ = f"__r{op.__name__.strip('_')}__"
+    return method
+
+
+def _inplace(op: Any) -> Any:
+    def method(self: TaggedValue, other: Any) -> Any:
+        ot = _tags_of(other)
+        tags = self._self_tags | ot if ot else self._self_tags
+        wrapped = self.__wrapped__
+        res = op(wrapped, _unwrap(other))
+        if res is wrapped:  # mutated in place (a list +=): same proxy, more tags
+            self._self_tags = tags
+            return self
+        return tag_result(res, tags)
+
+    method.__name__ = f"__{op.__name__.strip('_')}__"
     return method
 
 
@@ -148,7 +164,17 @@ class TaggedValue(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
     __floordiv__ = _binary(operator.floordiv)
     __mod__ = _binary(operator.mod)
     __divmod__ = _binary(divmod)
-    __pow__ = _binary(pow)
+
+    def __pow__(self, other: Any, modulo: Any = None) -> Any:
+        ot = _tags_of(other)
+        mt = _tags_of(modulo)
+        tags = self._self_tags | (ot or _NONE) | (mt or _NONE)
+        if modulo is None:
+            res = pow(self.__wrapped__, _unwrap(other))
+        else:
+            res = pow(self.__wrapped__, _unwrap(other), _unwrap(modulo))
+        return tag_result(res, tags)
+
     __lshift__ = _binary(operator.lshift)
     __rshift__ = _binary(operator.rshift)
     __and__ = _binary(operator.and_)
@@ -168,18 +194,19 @@ class TaggedValue(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
     __rand__ = _reflected(operator.and_)
     __rxor__ = _reflected(operator.xor)
     __ror__ = _reflected(operator.or_)
-    __iadd__ = __add__
-    __isub__ = __sub__
-    __imul__ = __mul__
-    __itruediv__ = __truediv__
-    __ifloordiv__ = __floordiv__
-    __imod__ = __mod__
-    __ipow__ = __pow__
-    __ilshift__ = __lshift__
-    __irshift__ = __rshift__
-    __iand__ = __and__
-    __ixor__ = __xor__
-    __ior__ = __or__
+    __iadd__ = _inplace(operator.iadd)
+    __isub__ = _inplace(operator.isub)
+    __imul__ = _inplace(operator.imul)
+    __imatmul__ = _inplace(operator.imatmul)
+    __itruediv__ = _inplace(operator.itruediv)
+    __ifloordiv__ = _inplace(operator.ifloordiv)
+    __imod__ = _inplace(operator.imod)
+    __ipow__ = _inplace(operator.ipow)
+    __ilshift__ = _inplace(operator.ilshift)
+    __irshift__ = _inplace(operator.irshift)
+    __iand__ = _inplace(operator.iand)
+    __ixor__ = _inplace(operator.ixor)
+    __ior__ = _inplace(operator.ior)
     __neg__ = _unary(operator.neg)
     __pos__ = _unary(operator.pos)
     __abs__ = _unary(abs)

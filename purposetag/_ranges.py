@@ -84,12 +84,20 @@ def build(segments: Iterable[Segment], total: int) -> Ranges | None:
     """Ranges of a string made of `segments` (see module docstring)."""
     out: list[Triple] = []
     pos = 0
+    # `_push` written out: this loop runs for every concatenation and format.
     for ln, src, off in segments:
         if ln <= 0:
             continue
         if src is not None:
             if type(src) is frozenset:
-                _push(out, pos, pos + ln, src)
+                if out:
+                    last = out[-1]
+                    if last[1] == pos and last[2] == src:
+                        out[-1] = (last[0], pos + ln, src)
+                    else:
+                        out.append((pos, pos + ln, src))
+                else:
+                    out.append((pos, pos + ln, src))
             else:
                 end = off + ln
                 for a, b, ts in src:  # type: ignore[misc]
@@ -104,7 +112,13 @@ def build(segments: Iterable[Segment], total: int) -> Ranges | None:
                         ts,
                     )
         pos += ln
-    return normalize(out, total)
+    if not out:
+        return None
+    if len(out) == 1:
+        a, b, ts = out[0]
+        if a == 0 and b == total:
+            return ts
+    return tuple(out)
 
 
 def sub(r: Ranges | None, start: int, stop: int) -> Ranges | None:

@@ -1,10 +1,403 @@
-"""Deep scanning of call arguments (placeholder: containers only; see issue 3)."""
+"""The scanner: every tagged value inside a value, with a Python-like path to each.
+
+It walks carriers, ``list``/``tuple``/``set``/``frozenset``/``dict`` (keys and
+values), namedtuples, dataclasses and other objects' ``__dict__`` and
+``__slots__``.  It reads storage directly (the base types' own iterators, the
+type's ``__dict__``/slot descriptors), so no property, ``__getattr__``,
+``__iter__``, ``__eq__`` or ``__hash__`` of the application ever runs; cycles
+are cut by identity.  Limits (``max_depth``, ``max_items``) bound the work;
+hitting one is reported, never passed over silently.
+"""
 
 from __future__ import annotations
 
-from ._carriers import deep_tags
+import datetime
+import enum
+import fractions
+import types
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from . import _events, _settings
+from ._errors import PolicyError
+from ._proxy import TaggedValue
 from ._ranges import TagSet
+from ._tags import Tag
+from ._tainted import TaintedBytes, TaintedStr
+
+# Exact types that never hold a tag and are never looked into.
+ATOMIC: frozenset[type] = frozenset(
+    {
+        str,
+        bytes,
+        int,
+        float,
+        complex,
+        bool,
+        type(None),
+        bytearray,
+        memoryview,
+        range,
+        slice,
+        type(Ellipsis),
+        type(NotImplemented),
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        datetime.timezone,
+        Decimal,
+        fractions.Fraction,
+        uuid.UUID,
+    }
+)
+
+# Base types whose instances are not data: looked at, never into.
+_OPAQUE: tuple[type, ...] = (
+    str,
+    bytes,
+    int,
+    float,
+    complex,
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.CodeType,
+    types.FrameType,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    enum.Enum,
+)
+
+_GETSET = types.GetSetDescriptorType
+_MEMBER = types.MemberDescriptorType
+
+# Per type: the `__dict__` descriptor (or None) and the (name, descriptor) of each slot.
+_Layout = tuple["Any | None", tuple[tuple[str, Any], ...]]
+_LAYOUTS: dict[type, _Layout] = {}
 
 
-def collect_tags(value: object) -> TagSet:
-    return deep_tags(value)
+class ScanLimitExceeded(PolicyError):
+    """A scan hit ``max_depth`` or ``max_items`` while ``on_truncate="raise"``."""
+
+
+class Finding(NamedTuple):
+    """One tagged value: where it is, its tags, and the value (for the fingerprint)."""
+
+    path: str
+    tags: TagSet
+    value: object
+
+
+def _mangle(cls: type, name: str) -> str:
+    if name.startswith("__") and not name.endswith("__"):
+        return f"_{cls.__name__.lstrip('_')}{name}"
+    return name
+
+
+def _layout(t: type) -> _Layout:
+    found = _LAYOUTS.get(t)
+    if found is not None:
+        return found
+    dict_desc: Any = None
+    slots: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for cls in t.__mro__:
+        own = type.__dict__["__dict__"].__get__(cls)  # the mappingproxy, no metaclass hooks
+        desc = own.get("__dict__")
+        if dict_desc is None and isinstance(desc, _GETSET):
+            dict_desc = desc
+        names = own.get("__slots__", ())
+        if isinstance(names, str):
+            names = (names,)
+        try:
+            names = tuple(names)
+        except TypeError:
+            names = ()
+        for name in names:
+            if not isinstance(name, str) or name in ("__dict__", "__weakref__"):
+                continue
+            attr = _mangle(cls, name)
+            member = own.get(attr)
+            if isinstance(member, _MEMBER) and attr not in seen:
+                seen.add(attr)
+                slots.append((name, member))
+    layout: _Layout = (dict_desc, tuple(slots))
+    if len(_LAYOUTS) >= 4096:
+        _LAYOUTS.clear()
+    _LAYOUTS[t] = layout
+    return layout
+
+
+def _key_segment(key: Any) -> str | None:
+    """``[key]`` for keys safe and readable to show; None for anything else.
+
+    Only plain identifiers and small ints: a key may itself be personal data.
+    """
+    t = type(key)
+    if t is str:
+        if len(key) <= 64 and key.isidentifier():
+            return f"[{key!r}]"
+        return None
+    if t is bool or key is None or (t is int and -1_000_000 < key < 1_000_000):
+        return f"[{key!r}]"
+    return None
+
+
+def _attr_segment(name: Any) -> str | None:
+    if type(name) is str and name.isidentifier():
+        return f".{name}"
+    return None
+
+
+def render(path: list[Any]) -> str:
+    """A path list as Python: str segments append, an int ``i`` means ``list(...)[i]``."""
+    out = ""
+    for seg in path:
+        if type(seg) is int:
+            out = f"list({out})[{seg}]"
+        else:
+            out += seg
+    return out
+
+
+class Scanner:
+    """One scan: call `scan` for each root, then read `found` and `truncated`."""
+
+    __slots__ = ("budget", "found", "max_depth", "path", "seen", "truncated")
+
+    def __init__(self, max_depth: int | None = None, max_items: int | None = None) -> None:
+        if max_depth is None or max_items is None:
+            s = _settings.current()
+            max_depth = s.max_depth if max_depth is None else max_depth
+            max_items = s.max_items if max_items is None else max_items
+        self.max_depth = max_depth
+        self.budget = max_items
+        self.found: list[Finding] = []
+        self.seen: set[int] = set()
+        self.path: list[Any] = []
+        # (reason, path) of the first limit hit, if any
+        self.truncated: tuple[str, str] | None = None
+
+    def scan(self, value: object, root: str) -> None:
+        self.path = [root]
+        self._visit(value, 0)
+
+    def _limit(self, reason: str) -> None:
+        if self.truncated is None:
+            self.truncated = (reason, render(self.path))
+
+    def _take(self, n: int) -> int:
+        """Charge `n` items to the budget; how many of them may be looked at."""
+        budget = self.budget
+        self.budget = budget - n
+        if n > budget:
+            self._limit("max_items")
+            return max(budget, 0)
+        return n
+
+    def _visit(self, v: Any, depth: int) -> None:
+        t = type(v)
+        if t in ATOMIC:
+            return
+        if t is TaintedStr or t is TaintedBytes:
+            self.found.append(Finding(render(self.path), _carrier_tags(v), v))
+            return
+        if issubclass(t, TaggedValue):
+            self.found.append(Finding(render(self.path), v._self_tags, v))
+            v = v.__wrapped__
+            t = type(v)
+        if t in ATOMIC or issubclass(t, _OPAQUE):
+            return
+        if depth >= self.max_depth:
+            self._limit("max_depth")
+            return
+        oid = id(v)
+        if oid in self.seen:
+            return
+        self.seen.add(oid)
+        if issubclass(t, dict):
+            self._dict(v, t, depth + 1)
+        elif issubclass(t, list | tuple):
+            self._sequence(v, t, depth + 1)
+        elif issubclass(t, set | frozenset):
+            items = tuple(set.__iter__(v) if issubclass(t, set) else frozenset.__iter__(v))
+            self._each(items, None, depth + 1)
+            self._object(v, t, depth + 1)
+        else:
+            self._object(v, t, depth + 1)
+
+    def _each(self, items: tuple[Any, ...] | list[Any], names: Any, depth: int) -> None:
+        """Visit items; `names` gives the segment of item i (None: iteration index)."""
+        n = self._take(len(items))
+        if n < len(items):
+            items = items[:n]
+        # the common case, decided in C: nothing but plain atoms
+        if ATOMIC.issuperset(map(type, items)):
+            return
+        path = self.path
+        for i, item in enumerate(items):
+            if type(item) in ATOMIC:
+                continue
+            path.append(i if names is None else names(i))
+            self._visit(item, depth)
+            path.pop()
+
+    def _sequence(self, v: Any, t: type, depth: int) -> None:
+        if t is list or t is tuple:
+            items = v
+        elif issubclass(t, list):
+            items = list(list.__iter__(v))
+        else:
+            items = tuple(tuple.__iter__(v))
+        fields = None
+        if issubclass(t, tuple) and t is not tuple:
+            fields = _namedtuple_fields(t)
+        if fields:
+            names = fields
+
+            def segment(i: int) -> str:
+                name = names[i] if i < len(names) else None
+                return _attr_segment(name) or f"[{i}]"
+
+            self._each(items, segment, depth)
+        else:
+            self._each(items, lambda i: f"[{i}]", depth)
+        if t is not list and t is not tuple:
+            self._object(v, t, depth)
+
+    def _dict(self, v: Any, t: type, depth: int) -> None:
+        pairs = list(dict.items(v))
+        n = self._take(len(pairs))
+        if n < len(pairs):
+            pairs = pairs[:n]
+        if ATOMIC.issuperset(map(type, dict.keys(v))) and ATOMIC.issuperset(
+            map(type, dict.values(v))
+        ):
+            if t is not dict:
+                self._object(v, t, depth)
+            return
+        path = self.path
+        for i, (key, value) in enumerate(pairs):
+            if type(key) not in ATOMIC:
+                path.append(i)
+                self._visit(key, depth)
+                path.pop()
+            if type(value) not in ATOMIC:
+                seg = _key_segment(key)
+                if seg is None:
+                    path.append(".values()")
+                    path.append(i)
+                    self._visit(value, depth)
+                    path.pop()
+                else:
+                    path.append(seg)
+                    self._visit(value, depth)
+                path.pop()
+        if t is not dict:
+            self._object(v, t, depth)
+
+    def _object(self, v: Any, t: type, depth: int) -> None:
+        dict_desc, slots = _layout(t)
+        if dict_desc is not None:
+            try:
+                attrs = dict_desc.__get__(v, t)
+            except Exception:
+                attrs = None
+            if type(attrs) is dict and attrs:
+                self._attrs(list(dict.items(attrs)), depth)
+        if slots:
+            pairs: list[tuple[str, Any]] = []
+            for name, member in slots:
+                try:
+                    pairs.append((name, member.__get__(v, t)))
+                except AttributeError:  # an unset slot
+                    continue
+            self._attrs(pairs, depth)
+
+    def _attrs(self, pairs: list[tuple[Any, Any]], depth: int) -> None:
+        n = self._take(len(pairs))
+        path = self.path
+        for i, (name, value) in enumerate(pairs[:n]):
+            if type(value) in ATOMIC:
+                continue
+            seg = _attr_segment(name)
+            if seg is None:
+                path.append(".__dict__.values()")
+                path.append(i)
+                self._visit(value, depth)
+                path.pop()
+            else:
+                path.append(seg)
+                self._visit(value, depth)
+            path.pop()
+
+
+def _carrier_tags(v: Any) -> TagSet:
+    from ._carriers import shallow_tags
+
+    return shallow_tags(v)
+
+
+def _namedtuple_fields(t: type) -> tuple[str, ...] | None:
+    for cls in t.__mro__:
+        own = type.__dict__["__dict__"].__get__(cls)
+        fields = own.get("_fields")
+        if isinstance(fields, tuple):
+            return fields
+    return None
+
+
+def report_truncation(
+    scanner: Scanner, *, sink: str, use: str | None, mode: str
+) -> ScanLimitExceeded | None:
+    """Emit ``purpose_scan_truncated`` if a limit was hit.
+
+    Returns the error to raise when ``on_truncate="raise"`` (the caller raises it
+    after reporting any violation the partial scan found), else None.
+    """
+    if scanner.truncated is None:
+        return None
+    reason, path = scanner.truncated
+    s = _settings.current()
+    limit = s.max_depth if reason == "max_depth" else s.max_items
+    raising = s.on_truncate == "raise"
+    _events.emit(
+        "error" if raising else "warning",
+        "purpose_scan_truncated",
+        sink=sink,
+        use=use,
+        mode=mode,
+        argument=path,
+        reason=reason,
+        limit=limit,
+        action="raised" if raising else "logged",
+    )
+    if not raising:
+        return None
+    return ScanLimitExceeded(
+        f"{sink}: scanning {path} for {use!r} hit {reason}={limit}; raise the limit "
+        f"with pt.configure({reason}=...) or pass less data"
+    )
+
+
+def collect_tags(value: object, *, sink: str = "purposetag.allows") -> TagSet:
+    """Every tag anywhere in `value` (for `allows`); a truncated scan is reported."""
+    scanner = Scanner()
+    scanner.scan(value, "value")
+    error = report_truncation(scanner, sink=sink, use=None, mode="check")
+    if error is not None:
+        raise error
+    return _union(f.tags for f in scanner.found)
+
+
+def _union(sets: Iterable[TagSet]) -> TagSet:
+    out: set[Tag] = set()
+    for s in sets:
+        out |= s
+    return frozenset(out)

@@ -28,6 +28,7 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     logger: Any = None
     consent: ConsentProvider | None = None
+    consent_timeout: float | None = None
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     max_depth: int = 64
     max_items: int = 100_000
@@ -73,6 +74,7 @@ def configure(
     policy: Policy | None = _UNSET,
     logger: Any = _UNSET,
     consent: ConsentProvider | None = _UNSET,
+    consent_timeout: float | None = _UNSET,
     secret: bytes | str | None = _UNSET,
     max_depth: int = _UNSET,
     max_items: int = _UNSET,
@@ -83,7 +85,11 @@ def configure(
     - `mode`: "enforce" | "monitor" | "off" (below `pt.mode()` and a guard's `mode=`).
     - `policy`: a `Policy` (or a dict in `Policy.from_dict` form).
     - `logger`: a structlog-style logger; ``None`` means ``structlog.get_logger("purposetag")``.
-    - `consent`: ``subject -> iterable of purposes``, asked at check time.
+    - `consent`: ``subject -> iterable of purposes``, asked at check time.  A provider
+      that raises denies (fails closed) and logs ``purpose_internal_error``.
+    - `consent_timeout`: seconds a consent look-up may take (default: no limit); a
+      slower one denies and logs ``purpose_internal_error`` (it is run in a daemon
+      thread, which is left to finish on its own).
     - `secret`: the key of event fingerprints (random per process by default).
     - `max_depth` / `max_items`: scanner limits; `on_truncate`: "log" or "raise".
     """
@@ -109,6 +115,17 @@ def configure(
                 f"got a {type(consent).__name__}"
             )
         changes["consent"] = consent
+    if consent_timeout is not _UNSET:
+        if consent_timeout is not None and (
+            isinstance(consent_timeout, bool)
+            or not isinstance(consent_timeout, int | float)
+            or not consent_timeout > 0
+        ):
+            raise PolicyError(
+                "configure(consent_timeout=...) takes a positive number of seconds or None, "
+                f"got {consent_timeout!r}"
+            )
+        changes["consent_timeout"] = None if consent_timeout is None else float(consent_timeout)
     if secret is not _UNSET:
         if secret is None:
             secret = secrets.token_bytes(32)

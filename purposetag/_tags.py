@@ -29,10 +29,11 @@ class Tag:
     The intern table holds tags weakly, so it never outgrows the tags in use.
     """
 
-    __slots__ = ("__weakref__", "_hash", "category", "purposes", "source", "subject")
+    __slots__ = ("__weakref__", "_hash", "_single", "category", "purposes", "source", "subject")
 
     purposes: frozenset[str]
     _hash: int
+    _single: frozenset[Tag]
     category: str | None
     source: str | None
     subject: str | None
@@ -74,6 +75,9 @@ class Tag:
             s(self, "source", key[2])
             s(self, "subject", key[3])
             s(self, "_hash", hash(key))
+            # The one-tag set every string tagged with just this tag shares.  It
+            # refers back to the tag: a cycle the garbage collector frees.
+            s(self, "_single", frozenset((self,)))
             cls._table[key] = self
             return self
 
@@ -128,7 +132,14 @@ _TAGSETS: dict[frozenset[Tag], frozenset[Tag]] = {}
 
 
 def intern_tags(tags: frozenset[Tag]) -> frozenset[Tag]:
-    """Share one frozenset object per distinct tag set (bounded cache)."""
+    """Share one frozenset object per distinct tag set.
+
+    A one-tag set lives on its tag (freed with it); larger sets sit in a bounded
+    cache, which is dropped when full rather than grown.
+    """
+    if len(tags) == 1:
+        for t in tags:
+            return t._single
     found = _TAGSETS.get(tags)
     if found is not None:
         return found

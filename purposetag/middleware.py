@@ -71,7 +71,7 @@ class WSGIMiddleware:
         # The request runs in a private copy of the context, so the scope needs no
         # reset and also covers a streamed body produced after we return.
         ctx = contextvars.copy_context()
-        ctx.run(_scope(self.mode, self.use, fields).__enter__)
+        ctx.run(_scope, self.mode, self.use, fields)
         result = ctx.run(self.app, environ, start_response)
         return _InContext(result, ctx)
 

@@ -8,7 +8,7 @@ import pytest
 import structlog
 from hypothesis import HealthCheck, settings
 
-from purposetag import _settings
+from purposetag import _context, _settings
 
 # The CI machine has 2 cores shared with other work: no deadlines, fixed budget.
 settings.register_profile(
@@ -25,6 +25,20 @@ def _reset_purposetag(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("PURPOSETAG_MODE", raising=False)
     _settings.reset()
     structlog.contextvars.clear_contextvars()
+    # a scope leaked by an earlier test must not decide this one
+    mode_token = _context.SCOPE_MODE.set(None)
+    use_token = _context.SCOPE_USE.set(None)
     yield
+    _context.SCOPE_USE.reset(use_token)
+    _context.SCOPE_MODE.reset(mode_token)
     _settings.reset()
     structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(autouse=True)
+def _uninstrument() -> Iterator[None]:
+    """No import hook or stdlib patch outlives the test that installed it."""
+    yield
+    from purposetag import _instrument
+
+    _instrument.uninstrument()

@@ -1,0 +1,186 @@
+"""The small functions that rewritten code calls in place of f-strings, join, format and ``%``.
+
+Each one returns exactly what the plain operation returns (value, type, exceptions)
+and adds tags only when an input carries them.  The fast path is a C-speed check
+that every input is of a type that cannot carry tags; only then is anything
+computed twice or in Python.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from .. import _ranges as R
+from .._formatting import brace_format, brace_format_map, deep_union, percent_format
+from .._proxy import TaggedValue
+from .._tainted import TaintedBytes, TaintedStr, _rng, join_tagged, mk_bytes, mk_str
+
+# Values of these exact types never carry tags and format to plain text.
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, complex})
+_all_plain = _PLAIN.issuperset
+_TAINTED = frozenset({TaintedStr, TaintedBytes})
+_no_tainted = _TAINTED.isdisjoint
+_BuiltinMethod: Any = type("".join)
+_s_plain = str.__str__
+_imod: Any = operator.imod
+
+
+def fstring_slow(literals: tuple[str, ...], *pieces: str) -> str:
+    """The multi-part f-string from its literal parts and already formatted pieces.
+
+    ``literals`` has one more element than ``pieces``; pieces are the results of
+    single-field f-strings, so they are ``str`` (maybe `TaintedStr`).
+    """
+    out: list[str] = [literals[0]]
+    triples: list[R.Triple] = []
+    pos = len(literals[0])
+    i = 1
+    for piece in pieces:
+        n = len(piece)
+        if type(piece) is TaintedStr:
+            r = piece._pt_ranges
+            if type(r) is frozenset:
+                spans: Any = ((0, n, r),)
+            else:
+                spans = r
+            for a, b, ts in spans:
+                a += pos
+                if triples and triples[-1][1] == a and triples[-1][2] is ts:
+                    triples[-1] = (triples[-1][0], b + pos, ts)
+                else:
+                    triples.append((a, b + pos, ts))
+        out.append(piece)
+        lit = literals[i]
+        out.append(lit)
+        pos += n + len(lit)
+        i += 1
+    res = "".join(out)
+    return mk_str(res, R.normalize(triples, pos))
+
+
+def ascii_(value: Any, spec: str | None = None) -> str:
+    """``format(ascii(value), spec)`` keeping the tags of ``repr(value)`` (one ``__repr__``)."""
+    r = repr(value)
+    res = _s_plain(r).encode("ascii", "backslashreplace").decode("ascii")
+    if spec is not None:
+        res = format(res, spec)
+    rr = _rng(r)
+    if rr is None:
+        return res
+    if spec is None and len(res) == len(r):
+        return mk_str(res, rr)
+    return mk_str(res, R.union(rr))
+
+
+def _materialize(items: Any) -> list[Any] | None:
+    """``items`` as a list or tuple, iterated once; None when it is not iterable."""
+    try:
+        it = iter(items)
+    except TypeError:
+        return None
+    return list(it)
+
+
+def join(m: Any, items: Any) -> Any:
+    """``<sep>.join(items)`` where ``m`` is the already evaluated bound ``<sep>.join``."""
+    ti = type(items)
+    if ti is not list and ti is not tuple:
+        if type(m) is not _BuiltinMethod:
+            return m(items)
+        seq = _materialize(items)
+        if seq is None:
+            return m(items)  # raises join's own TypeError
+        items = seq
+    res = m(items)
+    if _no_tainted(map(type, items)):
+        return res
+    if type(m) is _BuiltinMethod:
+        sep = m.__self__
+        if type(sep) is str or type(sep) is bytes:
+            return join_tagged(sep, items)
+    return res
+
+
+def format_(m: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``<template>.format(*args, **kwargs)`` with ``m`` the bound ``<template>.format``."""
+    if _all_plain(map(type, args)) and (not kwargs or _all_plain(map(type, kwargs.values()))):
+        return m(*args, **kwargs)
+    if type(m) is _BuiltinMethod and type(m.__self__) is str:
+        return brace_format(m.__self__, args, kwargs)
+    return m(*args, **kwargs)
+
+
+def format_map(m: Any, mapping: Any) -> Any:
+    """``<template>.format_map(mapping)`` with ``m`` the bound ``<template>.format_map``."""
+    if type(m) is _BuiltinMethod:
+        template = m.__self__
+        if type(template) is str and not (
+            type(mapping) is dict and _all_plain(map(type, mapping.values()))
+        ):
+            return brace_format_map(template, mapping)
+    return m(mapping)
+
+
+def _mod_tagged(a: Any, b: Any) -> Any:
+    """``a % b`` for a plain str/bytes template and arguments that may carry tags."""
+    if type(a) is str:
+        return percent_format(a, b)
+    res = a % b
+    if type(res) is bytes:
+        tags = deep_union(b)
+        if tags:
+            return mk_bytes(res, tags)
+    return res
+
+
+def mod(a: Any, b: Any) -> Any:
+    """``a % b``: numbers stay numbers; str/bytes templates keep their arguments' tags."""
+    ta = type(a)
+    if ta is str or ta is bytes:
+        tb = type(b)
+        if tb in _PLAIN:
+            return a % b
+        if tb is tuple:
+            if _all_plain(map(type, b)):
+                return a % b
+            return _mod_tagged(a, b)
+        if tb is dict:
+            if _all_plain(map(type, b.values())):
+                return a % b
+            return _mod_tagged(a, b)
+        if tb is TaintedStr or tb is TaintedBytes:  # their __rmod__ keeps the tags
+            return a % b if (ta is str) is (tb is TaintedStr) else _mod_tagged(a, b)
+        if tb is TaggedValue:
+            return _mod_tagged(a, b)
+        if isinstance(b, str | bytes):  # another str subclass: its own __rmod__ may apply
+            return a % b
+        if deep_union(b):
+            return _mod_tagged(a, b)
+        return a % b
+    return a % b
+
+
+def imod(a: Any, b: Any) -> Any:
+    """``a %= b`` for a plain name target: ``__imod__`` when the type has one."""
+    ta = type(a)
+    if ta is str or ta is bytes:
+        return mod(a, b)
+    res: Any = _imod(a, b)
+    return res
+
+
+__all__ = ["ascii_", "format_", "format_map", "fstring_slow", "imod", "join", "mod"]
+
+# Names the rewritten code uses, injected into each instrumented module's globals.
+GLOBALS: dict[str, Any] = {
+    "_pt_fslow": fstring_slow,
+    "_pt_ascii": ascii_,
+    "_pt_join": join,
+    "_pt_format": format_,
+    "_pt_format_map": format_map,
+    "_pt_mod": mod,
+    "_pt_imod": imod,
+    "_pt_type": type,
+    "_pt_str": str,
+}

@@ -1,0 +1,156 @@
+"""``hashlib`` and ``hmac``: a digest of personal data is still personal data.
+
+Hash objects are C types that cannot carry anything, so every patched constructor
+returns a small `TaggedHash` wrapper: ``update()`` accumulates the tags of what is
+fed to it, ``digest()``/``hexdigest()`` carry them (on every byte: each output byte
+depends on all input), ``copy()`` keeps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from .. import _ranges as R
+from .._ranges import TagSet
+from .._tainted import mk_bytes, mk_str
+from ._patching import all_plain, args_tags, fallback, patch, tagging_wrapper, tags_in
+
+_CONSTRUCTORS = (
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "blake2b",
+    "blake2s",
+    "sha3_224",
+    "sha3_256",
+    "sha3_384",
+    "sha3_512",
+    "shake_128",
+    "shake_256",
+)
+
+
+class TaggedHash:
+    """A hash (or HMAC) object that remembers the tags of the data it was fed."""
+
+    __slots__ = ("_h", "_pt_tags")
+
+    _h: Any
+    _pt_tags: TagSet | None
+
+    def update(self, data: Any) -> None:
+        self._h.update(data)
+        if type(data) is not bytes:
+            try:
+                t = tags_in(data)
+                if t:
+                    self._pt_tags = R.union_all((self._pt_tags, t))
+            except Exception as exc:
+                fallback("hashlib.update", exc)
+
+    def digest(self, *args: Any) -> bytes:
+        res: bytes = self._h.digest(*args)
+        t = self._pt_tags
+        return res if t is None else mk_bytes(res, t)
+
+    def hexdigest(self, *args: Any) -> str:
+        res: str = self._h.hexdigest(*args)
+        t = self._pt_tags
+        return res if t is None else mk_str(res, t)
+
+    def copy(self) -> TaggedHash:
+        return _wrap(self._h.copy(), self._pt_tags)
+
+    @property
+    def name(self) -> str:
+        return self._h.name  # type: ignore[no-any-return]
+
+    @property
+    def digest_size(self) -> int:
+        return self._h.digest_size  # type: ignore[no-any-return]
+
+    @property
+    def block_size(self) -> int:
+        return self._h.block_size  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._h, name)
+
+    def __repr__(self) -> str:
+        return repr(self._h)
+
+
+_new_obj = object.__new__
+
+
+def _wrap(h: Any, tags: TagSet | None) -> TaggedHash:
+    o = _new_obj(TaggedHash)
+    o._h = h
+    o._pt_tags = tags
+    return o
+
+
+def _tags_or_none(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TagSet | None:
+    if all_plain(map(type, args)) and (not kwargs or all_plain(map(type, kwargs.values()))):
+        return None
+    try:
+        return args_tags(args, kwargs) or None
+    except Exception as exc:
+        fallback("hashlib.new", exc)
+        return None
+
+
+def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def constructor(*args: Any, **kwargs: Any) -> TaggedHash:
+        h = orig(*args, **kwargs)
+        return _wrap(h, _tags_or_none(args, kwargs) if args or kwargs else None)
+
+    constructor.__name__ = getattr(orig, "__name__", "constructor")
+    constructor.__qualname__ = constructor.__name__
+    constructor.__doc__ = orig.__doc__
+    constructor.__wrapped__ = orig  # type: ignore[attr-defined]
+    return constructor
+
+
+def _unwrap_digestmod(digestmod: Any) -> Any:
+    return getattr(digestmod, "_pt_original", digestmod)
+
+
+def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def new(key: Any, msg: Any = None, digestmod: Any = "") -> TaggedHash:
+        h = orig(key, msg, _unwrap_digestmod(digestmod))
+        return _wrap(h, _tags_or_none((key, msg), {}))
+
+    new.__doc__ = orig.__doc__
+    new.__wrapped__ = orig  # type: ignore[attr-defined]
+    return new
+
+
+def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def digest(key: Any, msg: Any, digest: Any) -> bytes:
+        res: bytes = orig(key, msg, _unwrap_digestmod(digest))
+        t = _tags_or_none((key, msg), {})
+        return res if t is None else mk_bytes(res, t)
+
+    digest.__doc__ = orig.__doc__
+    digest.__wrapped__ = orig  # type: ignore[attr-defined]
+    return digest
+
+
+def apply() -> None:
+    for name in _CONSTRUCTORS:
+        fn = getattr(hashlib, name, None)
+        if fn is not None:
+            patch(hashlib, name, _constructor(fn))
+    patch(hashlib, "new", _constructor(hashlib.new))
+    patch(hashlib, "pbkdf2_hmac", tagging_wrapper(hashlib.pbkdf2_hmac, "hashlib.pbkdf2_hmac"))
+    if hasattr(hashlib, "scrypt"):
+        patch(hashlib, "scrypt", tagging_wrapper(hashlib.scrypt, "hashlib.scrypt"))
+    patch(hmac, "new", _hmac_new(hmac.new))
+    patch(hmac, "digest", _hmac_digest(hmac.digest))

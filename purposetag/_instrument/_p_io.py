@@ -1,0 +1,245 @@
+"""``io.StringIO``/``io.BytesIO``, ``csv.writer`` and ``string.Template``.
+
+The in-memory files remember which positions tagged writes covered, so
+``getvalue()``, ``read()`` and ``readline()`` (and iteration) hand the tags back;
+a csv writer writes a row holding tagged values as one tagged line; a
+``Template`` substitution carries the tags of the template and the values used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import string
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import _ranges as R
+from .._ranges import Ranges, Triple
+from .._tainted import _rng, mk_bytes, mk_str
+from ._patching import all_plain, fallback, patch, tags_in
+
+
+class _Marks:
+    """Tagged extents written into a buffer: (start, stop, tag set), in write order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[Triple] = []
+
+    def add(self, pos: int, r: Ranges, n: int) -> None:
+        for a, b, ts in R.triples(r, n):
+            self.items.append((pos + a, pos + b, ts))
+
+    def ranges(self, start: int, stop: int) -> Ranges | None:
+        """Ranges of the slice ``[start, stop)``; overlapping writes merge their tags."""
+        if stop <= start:
+            return None
+        cuts = {start, stop}
+        for a, b, _ts in self.items:
+            if start < a < stop:
+                cuts.add(a)
+            if start < b < stop:
+                cuts.add(b)
+        points = sorted(cuts)
+        out: list[Triple] = []
+        for lo, hi in itertools.pairwise(points):
+            found = [ts for a, b, ts in self.items if a < hi and b > lo]
+            if found:
+                ts = R.union_all(found)
+                if out and out[-1][1] == lo - start and out[-1][2] == ts:
+                    out[-1] = (out[-1][0], hi - start, ts)
+                else:
+                    out.append((lo - start, hi - start, ts))
+        return R.normalize(out, stop - start)
+
+
+def _memory_file(base: Any, mk: Callable[[Any, Ranges | None], Any]) -> Any:
+    class Tagged(base):  # type: ignore[misc]
+        _pt_marks: _Marks | None = None
+
+        def write(self, s: Any) -> int:
+            r = _rng(s)
+            if r is None:
+                return base.write(self, s)  # type: ignore[no-any-return]
+            pos = self.tell()
+            n: int = base.write(self, s)
+            try:
+                if self._pt_marks is None:
+                    self._pt_marks = _Marks()
+                self._pt_marks.add(pos, r, len(s))
+            except Exception as exc:
+                fallback("io.write", exc)
+            return n
+
+        def writelines(self, lines: Iterable[Any]) -> None:
+            for line in lines:
+                self.write(line)
+
+        def _tagged(self, res: Any, start: int) -> Any:
+            marks = self._pt_marks
+            if marks is None or not res:
+                return res
+            try:
+                return mk(res, marks.ranges(start, start + len(res)))
+            except Exception as exc:
+                fallback("io.read", exc)
+                return res
+
+        def getvalue(self) -> Any:
+            return self._tagged(base.getvalue(self), 0)
+
+        def read(self, size: int | None = -1) -> Any:
+            if self._pt_marks is None:
+                return base.read(self, size)
+            pos = self.tell()
+            return self._tagged(base.read(self, size), pos)
+
+        def readline(self, size: int | None = -1) -> Any:
+            if self._pt_marks is None:
+                return base.readline(self, size)
+            pos = self.tell()
+            return self._tagged(base.readline(self, size), pos)
+
+        def readlines(self, hint: int | None = -1) -> list[Any]:
+            if self._pt_marks is None:
+                return base.readlines(self, hint)  # type: ignore[no-any-return]
+            out: list[Any] = []
+            total = 0
+            while True:
+                line = self.readline()
+                if not line:
+                    return out
+                out.append(line)
+                total += len(line)
+                if hint is not None and 0 < hint <= total:
+                    return out
+
+        def __next__(self) -> Any:
+            if self._pt_marks is None:
+                return base.__next__(self)
+            line = self.readline()
+            if not line:
+                raise StopIteration
+            return line
+
+        def __iter__(self) -> Any:
+            return self
+
+    Tagged.__name__ = base.__name__
+    Tagged.__qualname__ = base.__qualname__
+    Tagged.__module__ = "io"
+    return Tagged
+
+
+TaggedStringIO = _memory_file(io.StringIO, mk_str)
+TaggedBytesIO = _memory_file(io.BytesIO, mk_bytes)
+
+
+class _LineCapture:
+    __slots__ = ("line",)
+
+    def __init__(self) -> None:
+        self.line = ""
+
+    def write(self, s: str) -> int:
+        self.line = s
+        return len(s)
+
+
+class TaggedCsvWriter:
+    """A csv writer that writes rows holding tagged values as one tagged line."""
+
+    __slots__ = ("_args", "_capture", "_file", "_orig", "_side", "_w")
+
+    def __init__(self, orig: Callable[..., Any], f: Any, args: Any, kwargs: Any) -> None:
+        self._w = orig(f, *args, **kwargs)
+        self._file = f
+        self._orig = orig
+        self._args = (args, kwargs)
+        self._capture: _LineCapture | None = None
+        self._side: Any = None
+
+    def writerow(self, row: Any) -> Any:
+        if type(row) is not list and type(row) is not tuple:
+            try:
+                row = list(row)  # iterate once (DictWriter hands over a generator)
+            except TypeError:
+                return self._w.writerow(row)  # raises csv.Error as it would
+        try:
+            tags = tags_in(row)
+        except Exception as exc:
+            fallback("csv.writerow", exc)
+            tags = frozenset()
+        if not tags:
+            return self._w.writerow(row)
+        if self._capture is None:  # a second writer, same dialect, that writes to us
+            self._capture = _LineCapture()
+            args, kwargs = self._args
+            self._side = self._orig(self._capture, *args, **kwargs)
+        self._side.writerow(row)
+        return self._file.write(mk_str(self._capture.line, tags))
+
+    def writerows(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+    @property
+    def dialect(self) -> Any:
+        return self._w.dialect
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._w, name)
+
+
+def _csv_writer(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def writer(f: Any, *args: Any, **kwargs: Any) -> TaggedCsvWriter:
+        return TaggedCsvWriter(orig, f, args, kwargs)
+
+    writer.__doc__ = orig.__doc__
+    writer.__wrapped__ = orig  # type: ignore[attr-defined]
+    return writer
+
+
+def _template_method(orig: Callable[..., str], where: str) -> Callable[..., str]:
+    def method(self: string.Template, mapping: Any = None, /, **kws: Any) -> str:
+        res = orig(self, mapping, **kws) if mapping is not None else orig(self, **kws)
+        if (
+            type(self.template) is str
+            and (
+                mapping is None
+                or (type(mapping) is dict and all_plain(map(type, mapping.values())))
+            )
+            and all_plain(map(type, kws.values()))
+        ):
+            return res
+        try:
+            tags = R.union_all(
+                (_rng(self.template), tags_in(mapping) or None, tags_in(kws) or None)
+            )
+            if tags:
+                return mk_str(res, tags)
+        except Exception as exc:
+            fallback(where, exc)
+        return res
+
+    method.__name__ = orig.__name__
+    method.__qualname__ = orig.__qualname__
+    method.__doc__ = orig.__doc__
+    method.__wrapped__ = orig  # type: ignore[attr-defined]
+    return method
+
+
+def apply() -> None:
+    patch(io, "StringIO", TaggedStringIO)
+    patch(io, "BytesIO", TaggedBytesIO)
+    patch(csv, "writer", _csv_writer(csv.writer))
+    st = string.Template
+    patch(st, "substitute", _template_method(st.substitute, "string.Template.substitute"))
+    patch(
+        st,
+        "safe_substitute",
+        _template_method(st.safe_substitute, "string.Template.safe_substitute"),
+    )

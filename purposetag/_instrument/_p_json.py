@@ -1,0 +1,137 @@
+"""``json``: ``dumps``/``dump`` keep each string's tags at its place in the output,
+``loads``/``load`` give every string (keys too) the input's tags."""
+
+from __future__ import annotations
+
+import json
+import json.encoder as _enc
+from collections.abc import Callable
+from typing import Any
+
+from .. import _ranges as R
+from .._ranges import TagSet
+from .._tainted import _rng, join_tagged, mk_str
+from ._patching import fallback, patch, tag_deep, tags_in
+
+_INF = float("inf")
+
+
+def _tagging_encoder(base: Callable[[str], str]) -> Callable[[str], str]:
+    def encode(s: str) -> str:
+        out = base(s)
+        r = _rng(s)
+        if r is None:
+            return out
+        n = len(out)
+        inner: Any = r if n == len(s) + 2 else R.union(r)
+        return mk_str(out, R.build(((1, None, 0), (n - 2, inner, 0), (1, None, 0)), n))
+
+    return encode
+
+
+def _floatstr(allow_nan: bool) -> Callable[[float], str]:
+    def floatstr(o: float) -> str:
+        if o != o:
+            text = "NaN"
+        elif o == _INF:
+            text = "Infinity"
+        elif o == -_INF:
+            text = "-Infinity"
+        else:
+            return float.__repr__(o)
+        if not allow_nan:
+            raise ValueError("Out of range float values are not JSON compliant: " + repr(o))
+        return text
+
+    return floatstr
+
+
+def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
+    """``res`` (the plain dumps output) with each string's tags where it was written."""
+    kw = dict(kw)
+    cls = kw.pop("cls", None) or json.JSONEncoder
+    encoder = cls(**kw)
+    t = type(encoder)
+    if t.encode is not json.JSONEncoder.encode or t.iterencode is not json.JSONEncoder.iterencode:
+        return mk_str(res, tags)
+    base = _enc.encode_basestring_ascii if encoder.ensure_ascii else _enc.encode_basestring
+    iterencode = _enc._make_iterencode(  # type: ignore[attr-defined]
+        {} if encoder.check_circular else None,
+        encoder.default,
+        _tagging_encoder(base),
+        encoder.indent,
+        _floatstr(encoder.allow_nan),
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        False,
+    )
+    out = join_tagged("", list(iterencode(obj, 0)))
+    if out != res or R.union(_rng(out)) != tags:  # custom default() etc.: whole union
+        return mk_str(res, tags)
+    return out  # type: ignore[no-any-return]
+
+
+def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
+    def dumps(obj: Any, **kw: Any) -> str:
+        res = orig(obj, **kw)
+        try:
+            tags = tags_in(obj)
+            if tags:
+                return _tagged_dumps(obj, res, tags, kw)
+        except Exception as exc:
+            fallback("json.dumps", exc)
+        return res
+
+    dumps.__doc__ = orig.__doc__
+    dumps.__wrapped__ = orig  # type: ignore[attr-defined]
+    return dumps
+
+
+def _dump(orig: Callable[..., None], dumps: Callable[..., str]) -> Callable[..., None]:
+    def dump(obj: Any, fp: Any, **kw: Any) -> None:
+        try:
+            tagged = bool(tags_in(obj))
+        except Exception as exc:
+            fallback("json.dump", exc)
+            tagged = False
+        if not tagged:
+            return orig(obj, fp, **kw)
+        try:
+            text = dumps(obj, **kw)
+        except Exception:  # let the original raise (and partly write) exactly as it would
+            return orig(obj, fp, **kw)
+        fp.write(text)
+        return None
+
+    dump.__doc__ = orig.__doc__
+    dump.__wrapped__ = orig  # type: ignore[attr-defined]
+    return dump
+
+
+def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
+    def loads(s: Any, **kw: Any) -> Any:
+        res = orig(s, **kw)
+        t = type(s)
+        if t is str or t is bytes:
+            return res
+        try:
+            tags = tags_in(s)
+            if tags:
+                return tag_deep(res, tags)
+        except Exception as exc:
+            fallback("json.loads", exc)
+        return res
+
+    loads.__doc__ = orig.__doc__
+    loads.__wrapped__ = orig  # type: ignore[attr-defined]
+    return loads
+
+
+def apply() -> None:
+    dumps = _dumps(json.dumps)
+    patch(json, "dumps", dumps)
+    patch(json, "dump", _dump(json.dump, dumps))
+    # json.load() calls the module's loads(), so it is covered through it
+    patch(json, "loads", _loads(json.loads))

@@ -1,0 +1,115 @@
+"""`redact_tagged`: a structlog processor that keeps tagged values out of log lines.
+
+Logging is a use too.  Put it before the renderer::
+
+    structlog.configure(processors=[..., pt.redact_tagged, structlog.processors.JSONRenderer()])
+
+Every tagged value anywhere in the event dict -- top-level values, the ``event``
+string itself, dict keys and values, list/tuple/set items, objects holding tagged
+attributes -- is replaced by ``"[tagged: <purposes>]"``.  Containers are copied
+only when something in them was redacted; the caller's objects are never mutated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from ._carriers import shallow_tags
+from ._proxy import TaggedValue
+from ._ranges import TagSet
+from ._scan import ATOMIC, Scanner
+from ._tainted import TaintedBytes, TaintedStr
+
+_MISSING = object()
+
+
+class RedactTagged:
+    """The processor class; `redact_tagged` is its default instance.
+
+    `placeholder` is formatted with ``purposes`` (comma-separated, sorted);
+    `max_depth` bounds how deep containers are followed -- anything deeper that
+    holds a tag is redacted whole.
+    """
+
+    __slots__ = ("_max_depth", "_placeholder")
+
+    def __init__(self, placeholder: str = "[tagged: {purposes}]", max_depth: int = 32) -> None:
+        self._placeholder = placeholder
+        self._max_depth = max_depth
+
+    def __repr__(self) -> str:
+        return f"RedactTagged(placeholder={self._placeholder!r}, max_depth={self._max_depth})"
+
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key, value in list(event_dict.items()):
+            if type(value) in ATOMIC:
+                continue
+            new = self._redact(value, 0, set())
+            if new is not _MISSING:
+                event_dict[key] = new
+        return event_dict
+
+    def _text(self, tags: TagSet) -> str:
+        purposes = ", ".join(sorted({p for t in tags for p in t.purposes}))
+        return self._placeholder.format(purposes=purposes)
+
+    def _redact(self, value: Any, depth: int, seen: set[int]) -> Any:
+        """The redacted form of `value`, or `_MISSING` when it holds no tag."""
+        t = type(value)
+        if t in ATOMIC:
+            return _MISSING
+        if t is TaintedStr or t is TaintedBytes or isinstance(value, TaggedValue):
+            return self._text(shallow_tags(value))
+        if id(value) in seen:
+            return _MISSING
+        if depth >= self._max_depth:
+            return self._whole(value)
+        seen.add(id(value))
+        try:
+            if t is dict:
+                return self._dict(value, depth, seen)
+            if t is list or t is tuple:
+                items = [self._redact(v, depth + 1, seen) for v in value]
+                if all(i is _MISSING for i in items):
+                    return _MISSING
+                out = [v if i is _MISSING else i for v, i in zip(value, items, strict=True)]
+                return out if t is list else tuple(out)
+            if t is set or t is frozenset:
+                items = [self._redact(v, depth + 1, seen) for v in value]
+                if all(i is _MISSING for i in items):
+                    return _MISSING
+                return [v if i is _MISSING else i for v, i in zip(value, items, strict=True)]
+            # anything else (namedtuples, dataclasses, objects): redact whole if it holds a tag
+            return self._whole(value)
+        finally:
+            seen.discard(id(value))
+
+    def _dict(self, value: dict[Any, Any], depth: int, seen: set[int]) -> Any:
+        changed = False
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            nk = self._redact(k, depth + 1, seen)
+            nv = self._redact(v, depth + 1, seen)
+            if nk is not _MISSING or nv is not _MISSING:
+                changed = True
+            out[k if nk is _MISSING else nk] = v if nv is _MISSING else nv
+        return out if changed else _MISSING
+
+    def _whole(self, value: Any) -> Any:
+        scanner = Scanner()
+        scanner.scan(value, "value")
+        if not scanner.found and scanner.truncated is None:
+            return _MISSING
+        tags: set[Any] = set()
+        for f in scanner.found:
+            tags |= f.tags
+        if not tags:  # truncated: cannot tell, so do not let it through
+            return f"[unscanned {type(value).__name__}]"
+        return self._text(frozenset(tags))
+
+
+redact_tagged = RedactTagged()
+"""Redact tagged values anywhere in a structlog event dict (see `RedactTagged`)."""

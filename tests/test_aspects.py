@@ -1,0 +1,278 @@
+"""The rewritten constructs: f-strings, join, format, format_map and %, through an
+instrumented module -- tags kept, ranges exact, and plain behaviour unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from instrument_support import Factory, both, make_module  # noqa: F401
+
+import purposetag as pt
+from purposetag._instrument import _aspects
+
+SRC = """
+def fstr(x, y):
+    return f"a{x}b{y!r:>8}c"
+
+def fstr_debug(x):
+    return f"{x=} end"
+
+def fstr_ascii(x):
+    return f"<{x!a}>"
+
+def fstr_nested_spec(x, w):
+    return f"[{x:>{w}}]"
+
+def fstr_nested(x):
+    return f"out {f'in {x}!'} done"
+
+def fstr_walrus(x):
+    return f"{(y := x)}-{y}"
+
+def fstr_lambda(x):
+    return f"L{(lambda v: v + '!')(x)}"
+
+def join(sep, items):
+    return sep.join(items)
+
+def join_gen(items):
+    return "-".join(i for i in items)
+
+def fmt(t, *a, **k):
+    return t.format(*a, **k)
+
+def fmt_literal(x, y):
+    return "name={} mail={mail}".format(x, mail=y)
+
+def fmt_attr(obj):
+    return "mail: {0.mail}".format(obj)
+
+def fmt_map(t, m):
+    return t.format_map(m)
+
+def pct(t, v):
+    return t % v
+
+def pct_literal(x, n):
+    return "%s is %d" % (x, n)
+
+def pct_aug(x):
+    s = "x=%s;"
+    s %= x
+    return s
+
+class Joiner:
+    def join(self, items):
+        return "custom:" + str(len(items))
+
+    def format(self, *a):
+        return ("custom", a)
+"""
+
+P = "security.account_recovery"
+
+
+def _tagset() -> frozenset[pt.Tag]:
+    return pt.tags(pt.tag("x", P))
+
+
+@pytest.fixture
+def mods(make_module: Factory):  # noqa: F811
+    return both(make_module, SRC)
+
+
+def test_fstring_keeps_tags_and_literals_stay_untagged(mods) -> None:
+    plain, inst = mods
+    e = pt.tag("bob@x.io", P)
+    res = inst.fstr(e, 42)
+    assert res == plain.fstr("bob@x.io", 42) == "abob@x.iob      42c"
+    assert type(res) is pt.TaintedStr
+    assert pt.ranges(res) == [(1, 9, _tagset())]
+
+
+def test_fstring_repr_conversion_and_padding(mods) -> None:
+    _, inst = mods
+    res = inst.fstr("a", pt.tag("zz", P))
+    # y!r:>8 -> "    'zz'": only the two characters of zz are tagged
+    assert res == "aab    'zz'c"
+    assert pt.ranges(res) == [(8, 10, _tagset())]
+
+
+def test_fstring_debug_specifier(mods) -> None:
+    plain, inst = mods
+    res = inst.fstr_debug(pt.tag("v", P))
+    assert res == plain.fstr_debug("v") == "x='v' end"
+    assert pt.ranges(res) == [(3, 4, _tagset())]
+
+
+def test_fstring_ascii_conversion(mods) -> None:
+    plain, inst = mods
+    res = inst.fstr_ascii(pt.tag("é", P))
+    assert res == plain.fstr_ascii("é") == "<'\\xe9'>"
+    assert pt.tags(res) == _tagset()
+    assert pt.ranges(res)[0][0] >= 1  # the "<" literal is untagged
+
+
+def test_fstring_nested_spec_and_nested_fstrings(mods) -> None:
+    plain, inst = mods
+    assert inst.fstr_nested_spec("ab", 5) == plain.fstr_nested_spec("ab", 5) == "[   ab]"
+    res = inst.fstr_nested_spec(pt.tag("ab", P), 5)
+    assert pt.ranges(res) == [(4, 6, _tagset())]
+    res = inst.fstr_nested(pt.tag("Q", P))
+    assert res == "out in Q! done"
+    assert pt.ranges(res) == [(7, 8, _tagset())]
+
+
+def test_fstring_walrus_and_lambda(mods) -> None:
+    plain, inst = mods
+    t = pt.tag("w", P)
+    assert inst.fstr_walrus(t) == plain.fstr_walrus("w") == "w-w"
+    assert pt.ranges(inst.fstr_walrus(t)) == [(0, 1, _tagset()), (2, 3, _tagset())]
+    res = inst.fstr_lambda(t)
+    assert res == "Lw!" and pt.ranges(res) == [(1, 2, _tagset())]
+
+
+def test_untagged_results_are_exact_plain_types(mods) -> None:
+    plain, inst = mods
+    for fn, args in [
+        ("fstr", ("x", 1)),
+        ("fstr_ascii", ("é",)),
+        ("join", (",", ["a", "b"])),
+        ("join", (b",", [b"a", b"b"])),
+        ("fmt", ("{}-{}", 1, 2)),
+        ("fmt_map", ("{a}", {"a": 1})),
+        ("pct", ("%s", ("x",))),
+        ("pct", (7, 3)),
+        ("pct", (7.5, 2)),
+        ("pct", (b"%s", (b"x",))),
+        ("pct_literal", ("x", 3)),
+        ("pct_aug", ("v",)),
+    ]:
+        a = getattr(plain, fn)(*args)
+        b = getattr(inst, fn)(*args)
+        assert a == b and type(a) is type(b), fn
+
+
+def test_join_plain_separator_tagged_items(mods) -> None:
+    _, inst = mods
+    res = inst.join(", ", ["a", pt.tag("bob", P), "c"])
+    assert res == "a, bob, c"
+    assert pt.ranges(res) == [(3, 6, _tagset())]
+    res = inst.join_gen(iter(["a", pt.tag("b", P)]))
+    assert res == "a-b" and pt.ranges(res) == [(2, 3, _tagset())]
+    res = inst.join(b"/", [b"a", pt.tag(b"b", P)])
+    assert res == b"a/b" and pt.ranges(res) == [(2, 3, _tagset())]
+
+
+def test_join_iterates_once_and_errors_match(mods) -> None:
+    plain, inst = mods
+    calls = []
+
+    def gen():
+        calls.append(1)
+        yield "a"
+
+    assert inst.join_gen(gen()) == "a" and calls == [1]
+    for bad in (5, ["a", 1]):
+        with pytest.raises(TypeError) as e1:
+            plain.join(",", bad)
+        with pytest.raises(TypeError) as e2:
+            inst.join(",", bad)
+        assert str(e1.value) == str(e2.value)
+
+
+def test_user_methods_named_join_and_format_still_called(mods) -> None:
+    _, inst = mods
+    j = inst.Joiner()
+    assert inst.join(j, [1, 2]) == "custom:2"
+    assert inst.fmt(j, 1) == ("custom", (1,))
+
+
+def test_format_keeps_tags(mods) -> None:
+    _, inst = mods
+    res = inst.fmt_literal(pt.tag("Bo", P), "m@x")
+    assert res == "name=Bo mail=m@x"
+    assert pt.ranges(res) == [(5, 7, _tagset())]
+    res = inst.fmt("{:>4}|{!r}", pt.tag("a", P), "b")
+    assert res == "   a|'b'" and pt.ranges(res) == [(3, 4, _tagset())]
+
+
+def test_format_attribute_of_untagged_object(mods) -> None:
+    _, inst = mods
+
+    class User:
+        mail = pt.tag("u@x", P)
+
+    res = inst.fmt_attr(User())
+    assert res == "mail: u@x" and pt.ranges(res) == [(6, 9, _tagset())]
+
+
+def test_format_map(mods) -> None:
+    _, inst = mods
+    res = inst.fmt_map("to {who}!", {"who": pt.tag("Al", P)})
+    assert res == "to Al!" and pt.ranges(res) == [(3, 5, _tagset())]
+
+
+def test_percent_tuple_and_dict(mods) -> None:
+    _, inst = mods
+    res = inst.pct_literal(pt.tag("Ann", P), 3)
+    assert res == "Ann is 3" and pt.ranges(res) == [(0, 3, _tagset())]
+    res = inst.pct("%(a)s+%(b)s", {"a": "x", "b": pt.tag("yy", P)})
+    assert res == "x+yy" and pt.ranges(res) == [(2, 4, _tagset())]
+    res = inst.pct("n=%d", (pt.tag(7, P),))
+    assert res == "n=7" and pt.tags(res) == _tagset()
+    res = inst.pct(b"%s-%s", (b"a", pt.tag(b"b", P)))
+    assert res == b"a-b" and pt.tags(res) == _tagset()
+    res = inst.pct_aug(pt.tag("v", P))
+    assert res == "x=v;" and pt.ranges(res) == [(2, 3, _tagset())]
+
+
+def test_percent_on_numbers_is_numeric(mods) -> None:
+    _, inst = mods
+    assert inst.pct(7, 3) == 1 and type(inst.pct(7, 3)) is int
+    assert inst.pct(pt.tag(7, P), 3) == 1
+    assert pt.tags(inst.pct(pt.tag(7, P), 3)) == _tagset()
+
+
+def test_exceptions_are_the_plain_ones(mods) -> None:
+    plain, inst = mods
+    cases = [
+        ("pct", ("%s %s", ("a",))),
+        ("pct", ("%d", ("x",))),
+        ("pct", ("%s", ("a", "b"))),
+        ("fmt", ("{} {}", "a")),
+        ("fmt", ("{x}",)),
+        ("fmt_map", ("{x}", {})),
+        ("fstr_nested_spec", ("a", "zz")),
+    ]
+    for fn, args in cases:
+        with pytest.raises(Exception) as e1:
+            getattr(plain, fn)(*args)
+        with pytest.raises(Exception) as e2:
+            getattr(inst, fn)(*args)
+        assert type(e1.value) is type(e2.value) and str(e1.value) == str(e2.value), fn
+    tagged_cases = [("pct", ("%s %s", (pt.tag("a", P),))), ("fmt", ("{} {}", pt.tag("a", P)))]
+    for fn, args in tagged_cases:
+        with pytest.raises(Exception) as e1:
+            getattr(plain, fn)(*args)
+        with pytest.raises(Exception) as e2:
+            getattr(inst, fn)(*args)
+        assert type(e1.value) is type(e2.value) and str(e1.value) == str(e2.value), fn
+
+
+def test_aspect_functions_directly() -> None:
+    t = pt.tag("x", P)
+    assert _aspects.mod("%s!", t) == "x!"
+
+    class Acc:
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+
+        def __imod__(self, other: int) -> Acc:
+            self.seen.append(other)
+            return self
+
+    acc = Acc()
+    assert _aspects.imod(acc, 2) is acc and acc.seen == [2]  # in place, like `acc %= 2`
+    assert _aspects.fstring_slow(("<", ">"), t) == "<x>"
+    assert pt.ranges(_aspects.fstring_slow(("<", ">"), t)) == [(1, 2, _tagset())]
+    assert _aspects.ascii_(t) == "'x'"

@@ -1,0 +1,45 @@
+"""Generic carrier helpers used by the guards and instrumentation."""
+
+from __future__ import annotations
+
+import purposetag as pt
+from purposetag import TaggedValue, Tag
+from purposetag import _carriers as C
+
+A = Tag("security.authentication")
+B = Tag("marketing")
+
+
+def test_shallow_tags_and_is_carrier() -> None:
+    t = "x" + pt.tag("y", "security.authentication")
+    assert C.shallow_tags(t) == {A}
+    assert C.shallow_tags(pt.tag(b"y", "marketing")) == {B}
+    assert C.shallow_tags(pt.tag(1, "marketing")) == {B}
+    assert C.shallow_tags([t]) == frozenset()
+    assert C.is_carrier(t) and C.is_carrier(pt.tag(1, "p")) and not C.is_carrier("x")
+
+
+def test_deep_tags_including_keys_and_proxied_containers() -> None:
+    v = {pt.tag("k", "marketing"): [(pt.tag(1, "security.authentication"),)]}
+    assert C.deep_tags(v) == {A, B}
+    inner = TaggedValue([pt.tag("x", "marketing")], frozenset({A}))
+    assert C.deep_tags(inner) == {A, B}
+    loop: list[object] = []
+    loop.append(loop)
+    assert C.deep_tags(loop) == frozenset()
+
+
+def test_with_tag_map_tags_plain() -> None:
+    v = C.with_tag(["a", 1], A)
+    assert C.deep_tags(v) == {A}
+    widened = C.map_tags(v, lambda ts: frozenset(t.with_purposes("marketing") for t in ts))
+    assert all("marketing" in t.purposes for t in C.deep_tags(widened))
+    p = C.plain({pt.tag("k", "marketing"): pt.tag(b"v", "marketing")})
+    assert not C.deep_tags(p) and type(next(iter(p))) is str and type(p["k"]) is bytes
+
+
+def test_fingerprint_bytes_are_stable_and_plain() -> None:
+    t = pt.tag("secret", "marketing")
+    assert C.plain_bytes_for_fingerprint(t) == C.plain_bytes_for_fingerprint("secret")
+    assert C.plain_bytes_for_fingerprint(b"x") != C.plain_bytes_for_fingerprint("x")
+    assert C.plain_bytes_for_fingerprint(pt.tag(5, "marketing")) == b"r:5"

@@ -1,0 +1,157 @@
+"""Structured events: schema, context merging, fingerprints, and no raw value anywhere."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import structlog
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from structlog.testing import capture_logs
+
+import purposetag as pt
+from purposetag import _events
+
+ADS = "marketing.advertising"
+P = "security.authentication.two_factor"
+
+VIOLATION_KEYS = {
+    "event", "log_level", "sink", "use", "mode", "action", "argument",
+    "purposes", "categories", "sources", "fingerprint",
+}  # fmt: skip
+
+
+@pt.guard(ADS)
+def upload(contact: Any, **kwargs: Any) -> str:
+    return "ok"
+
+
+def test_violation_event_schema() -> None:
+    with capture_logs() as logs, pt.mode("monitor"):
+        upload(pt.tag("555", P, category="user.contact.phone_number", source="settings"))
+    (e,) = logs
+    assert set(e) == VIOLATION_KEYS
+
+
+def test_application_context_is_merged() -> None:
+    structlog.contextvars.bind_contextvars(request_id="req-42")
+    with capture_logs() as logs, pytest.raises(pt.PurposeViolation):
+        upload(pt.tag("555", P))
+    assert logs[0]["request_id"] == "req-42"
+    assert logs[0]["event"] == "purpose_violation"
+
+
+def test_untag_and_declassify_events() -> None:
+    value = pt.tag("+1-555-0199", P, category="user.contact.phone_number")
+    with capture_logs() as logs:
+        pt.untag(value)
+        pt.declassify(value, "marketing.email", reason="opted in 2026-01-05")
+    untagged, declassified = logs
+    assert untagged["event"] == "purpose_untagged"
+    assert declassified["event"] == "purpose_declassified"
+    assert declassified["purposes_added"] == ["marketing.email"]
+    assert declassified["reason"] == "opted in 2026-01-05"
+    for e in logs:
+        assert e["categories"] == ["user.contact.phone_number"]
+        assert ":" in e["location"]
+        assert "555-0199" not in json.dumps(e)
+
+
+def test_fingerprint_is_keyed_and_stable() -> None:
+    a = pt.tag("ada@example.com", P)
+    b = pt.tag("ada@example.com", "marketing")
+    assert (
+        _events.fingerprint(a) == _events.fingerprint(b) == _events.fingerprint("ada@example.com")
+    )
+    assert _events.fingerprint(a) != _events.fingerprint("bob@example.com")
+    before = _events.fingerprint(a)
+    pt.configure(secret="a-much-longer-secret-key")
+    after = _events.fingerprint(a)
+    assert after != before
+    pt.configure(secret="a-much-longer-secret-key")
+    assert _events.fingerprint(a) == after
+    assert len(after) == 16
+
+
+def test_configured_logger_gets_the_events() -> None:
+    got: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Logger:
+        def error(self, event: str, **kw: Any) -> None:
+            got.append(("error", event, kw))
+
+    pt.configure(logger=Logger())
+    with pytest.raises(pt.PurposeViolation):
+        upload(pt.tag("555", P))
+    assert got[0][:2] == ("error", "purpose_violation")
+
+
+# --- no raw value, ever --------------------------------------------------------
+
+
+def _structure(e: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in e.items() if k != "fingerprint"}, default=str)
+
+
+values = st.one_of(
+    st.text(min_size=6, max_size=40),
+    st.binary(min_size=6, max_size=40),
+    st.integers(min_value=10**6),
+)
+
+
+def shape(value: Any, tagged: Any, which: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if which == 0:
+        return (tagged,), {}
+    if which == 1:
+        return ("x",), {"owner": {"contact": [1, tagged]}}
+    if which == 2:
+        return ({tagged: "key"},), {}
+    return ("x",), {"extra": {"a": (tagged, tagged)}}
+
+
+def _raw_forms(value: Any) -> list[str]:
+    forms = [str(value), repr(value)]
+    if isinstance(value, bytes):
+        forms.append(value.decode("latin-1"))
+    return forms
+
+
+@settings(max_examples=60)
+@given(value=values, which=st.integers(0, 3), mode=st.sampled_from(["enforce", "monitor"]))
+def test_no_raw_value_in_events_or_exceptions(value: Any, which: int, mode: str) -> None:
+    tagged = pt.tag(value, P, category="user.contact.phone_number", subject="subject-1")
+    args, kwargs = shape(value, tagged, which)
+    with capture_logs() as logs, pt.mode(mode):  # type: ignore[arg-type]
+        try:
+            upload(*args, **kwargs)
+            message = ""
+        except pt.PurposeViolation as exc:
+            message = f"{exc}\n{exc!r}\n{exc.argument}\n{exc.sink}"
+    assert logs, "a violation must be reported"
+    texts = [message, *(_structure(e) for e in logs)]
+    # the benign structure, with a stand-in value, to rule out coincidences
+    b_args, b_kwargs = shape("@@", pt.tag("@@@@@@", P, category="user.contact.phone_number"), which)
+    with capture_logs() as benign_logs, pt.mode("monitor"):
+        upload(*b_args, **b_kwargs)
+    benign = " ".join(_structure(e) for e in benign_logs) + message.replace(str(value), "")
+    for form in _raw_forms(value):
+        assume(form not in benign)
+        for text in texts:
+            assert form not in text
+
+
+@settings(max_examples=30)
+@given(value=st.text(min_size=6, max_size=30))
+def test_no_raw_value_through_check_and_truncation(value: str) -> None:
+    pt.configure(max_depth=2)
+    tagged = pt.tag(value, P)
+    with capture_logs() as logs, pt.mode("monitor"):
+        pt.check([[[tagged]]], ADS, sink="app.export")
+        pt.check({"k": tagged}, ADS, sink="app.export")
+    assume(all(value not in s for s in ("app.export", ADS, P, "monitor", "max_depth", "value")))
+    assert logs
+    for e in logs:
+        assert value not in _structure(e)

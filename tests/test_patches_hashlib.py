@@ -1,0 +1,77 @@
+"""hashlib and hmac while instrumented: digests of tagged data stay tagged."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+import purposetag as pt
+
+P = "security.account_recovery"
+E = pt.tag(b"bob@example.com", P)
+TAGS = pt.tags(E)
+
+
+@pytest.fixture(autouse=True)
+def _on() -> None:
+    pt.instrument()
+
+
+@pytest.mark.parametrize("name", ["md5", "sha1", "sha256", "sha512", "blake2b", "sha3_256"])
+def test_constructors_tag_digests(name: str) -> None:
+    h = getattr(hashlib, name)(E)
+    plain = getattr(hashlib, name).__wrapped__(b"bob@example.com")
+    assert h.hexdigest() == plain.hexdigest() and pt.tags(h.hexdigest()) == TAGS
+    assert h.digest() == plain.digest() and pt.tags(h.digest()) == TAGS
+    assert h.name == plain.name and h.digest_size == plain.digest_size
+
+
+def test_untagged_digests_are_plain() -> None:
+    h = hashlib.sha256(b"x")
+    assert type(h.hexdigest()) is str and type(h.digest()) is bytes
+    assert hashlib.sha256(b"x").hexdigest() == hashlib.sha256.__wrapped__(b"x").hexdigest()
+
+
+def test_update_accumulates_and_copy_keeps() -> None:
+    h = hashlib.sha256()
+    h.update(b"salt:")
+    assert not pt.is_tagged(h.hexdigest())
+    h.update(E)
+    c = h.copy()
+    assert pt.tags(h.hexdigest()) == TAGS and pt.tags(c.digest()) == TAGS
+    assert c.hexdigest() == hashlib.sha256.__wrapped__(b"salt:bob@example.com").hexdigest()
+
+
+def test_new_and_shake() -> None:
+    assert pt.tags(hashlib.new("sha256", E).hexdigest()) == TAGS
+    s = hashlib.shake_128(E)
+    assert len(s.hexdigest(8)) == 16 and pt.tags(s.hexdigest(8)) == TAGS
+
+
+def test_str_encoded_then_hashed() -> None:
+    email = pt.tag("Bob@Example.com ", P)
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    assert pt.tags(digest) == TAGS
+
+
+def test_hmac() -> None:
+    m = hmac.new(b"key", E, hashlib.sha256)
+    ref = hmac.new.__wrapped__(b"key", b"bob@example.com", hashlib.sha256.__wrapped__)
+    assert m.hexdigest() == ref.hexdigest() and pt.tags(m.hexdigest()) == TAGS
+    m2 = hmac.new(b"key", digestmod="sha256")
+    m2.update(E)
+    assert pt.tags(m2.digest()) == TAGS
+    assert pt.tags(hmac.digest(b"k", E, "sha256")) == TAGS
+    assert not pt.is_tagged(hmac.digest(b"k", b"x", "sha256"))
+    assert hmac.compare_digest(m.hexdigest(), ref.hexdigest())
+
+
+def test_hmac_class_with_patched_digestmod() -> None:
+    m = hmac.HMAC(b"key", E, digestmod=hashlib.sha256)
+    assert pt.tags(m.hexdigest()) == TAGS
+
+
+def test_pbkdf2() -> None:
+    assert pt.tags(hashlib.pbkdf2_hmac("sha256", E, b"salt", 10)) == TAGS

@@ -1,0 +1,122 @@
+"""json and re while instrumented."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+import purposetag as pt
+
+P = "security.account_recovery"
+T = pt.tag("bob@x.io", P)
+TAGS = pt.tags(T)
+
+
+@pytest.fixture(autouse=True)
+def _on() -> None:
+    pt.instrument()
+
+
+def test_dumps_places_tags_on_the_string() -> None:
+    out = json.dumps({"email": T, "n": 1})
+    assert out == '{"email": "bob@x.io", "n": 1}'
+    assert pt.ranges(out) == [(11, 17 + 2, TAGS)]  # the characters of bob@x.io
+    assert out[10] == '"' and out[11:19] == "bob@x.io"
+
+
+def test_dumps_variants() -> None:
+    out = json.dumps([T], indent=2, sort_keys=True)
+    assert pt.tags(out) == TAGS and out == json.dumps.__wrapped__(["bob@x.io"], indent=2)
+    out = json.dumps({T: 1})
+    assert pt.tags(out) == TAGS
+    out = json.dumps([pt.tag("é", P)])
+    assert out == '["\\u00e9"]' and pt.tags(out) == TAGS
+    assert type(json.dumps({"a": "b"})) is str
+
+
+def test_dump_and_load_roundtrip() -> None:
+    buf = io.StringIO()
+    json.dump({"email": T}, buf)
+    assert pt.tags(buf.getvalue()) == TAGS
+    buf.seek(0)
+    back = json.load(buf)
+    assert back == {"email": "bob@x.io"} and pt.tags(back["email"]) == TAGS
+
+
+def test_loads_tags_every_string() -> None:
+    data = pt.tag('{"a": ["x", {"b": "y"}], "n": 3}', P)
+    res = json.loads(data)
+    assert pt.tags(res["a"][0]) == TAGS and pt.tags(res["a"][1]["b"]) == TAGS
+    assert res["n"] == 3 and type(res["n"]) is int
+    assert all(pt.tags(k) == TAGS for k in res)
+    assert not pt.is_tagged(json.loads('{"a": "x"}'))
+
+
+def test_dumps_errors_unchanged() -> None:
+    with pytest.raises(TypeError):
+        json.dumps({"a": object()})
+
+
+def test_match_groups_are_exact() -> None:
+    s = pt.tag("id: bob@x.io", P)
+    m = re.search(r"(\w+)@(?P<host>[\w.]+)", s)
+    assert m is not None and isinstance(m, re.Match)
+    assert m.group(0) == "bob@x.io" and pt.tags(m.group(0)) == TAGS
+    assert m.group(1, 2) == ("bob", "x.io") and pt.tags(m[1]) == TAGS
+    assert m.groups() == ("bob", "x.io") and pt.tags(m.groups()[1]) == TAGS
+    assert pt.tags(m.groupdict()["host"]) == TAGS
+    assert pt.tags(m.expand(r"user=\1")) == TAGS
+    assert m.span() == (4, 12)
+
+
+def test_partly_tagged_string_group_precision() -> None:
+    s = "id: " + T  # "id: " untagged
+    m = re.match(r"(\w+): (.*)", s)
+    assert m is not None
+    assert not pt.is_tagged(m.group(1)) and pt.tags(m.group(2)) == TAGS
+
+
+def test_sub_keeps_untouched_ranges() -> None:
+    s = "mail " + T
+    out = re.sub(r"mail", "MAIL", s)
+    assert out == "MAIL bob@x.io" and pt.ranges(out) == [(5, 13, TAGS)]
+    out = re.sub(r"@", lambda m: "[at]", s)
+    assert out == "mail bob[at]x.io"
+    assert pt.ranges(out) == [(5, 8, TAGS), (12, 16, TAGS)]
+    out, n = re.subn(r"(\w+)@", r"<\1>", s)
+    assert out == "mail <bob>x.io" and n == 1 and pt.tags(out) == TAGS
+    assert not pt.is_tagged(out[:5])
+
+
+def test_sub_with_tagged_replacement_from_callable() -> None:
+    out = re.sub(r"\{(\w+)\}", lambda m: {"e": T}[m.group(1)], "to: {e}.")
+    assert out == "to: bob@x.io." and pt.ranges(out) == [(4, 12, TAGS)]
+
+
+def test_split_findall_finditer_and_compiled() -> None:
+    s = pt.tag("a,b;c", P)
+    parts = re.split(r"[,;]", s)
+    assert parts == ["a", "b", "c"] and all(pt.tags(p) == TAGS for p in parts)
+    parts = re.split(r"([,;])", s, maxsplit=1)
+    assert parts == ["a", ",", "b;c"] and all(pt.tags(p) == TAGS for p in parts)
+    assert all(pt.tags(x) == TAGS for x in re.findall(r"\w", s))
+    assert re.findall(r"(\w)([,;])", s) == [("a", ","), ("b", ";")]
+    pat = re.compile(r"\w")
+    assert isinstance(pat, re.Pattern)
+    it = pat.finditer(s)
+    first = next(it)
+    assert pt.tags(first.group()) == TAGS
+    assert pt.tags(pat.sub("X", "q" + s)) == TAGS
+    assert pat.sub("X", "ab") == "XX" and type(pat.sub("X", "ab")) is str
+    assert pt.tags(pat.match(s).group()) == TAGS
+    assert re.compile(pat) is pat
+
+
+def test_untagged_results_are_plain() -> None:
+    m = re.match(r"\w", "a")
+    assert type(m).__name__ == "Match"
+    assert type(re.sub("a", "b", "aa")) is str
+    assert re.findall(r"\d", "a1b2") == ["1", "2"]

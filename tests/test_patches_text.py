@@ -1,0 +1,127 @@
+"""base64, binascii, urllib.parse, html, textwrap, string.Template, io and csv."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import html
+import io
+import string
+import textwrap
+import urllib.parse
+
+import pytest
+
+import purposetag as pt
+
+P = "security.account_recovery"
+T = pt.tag("bob@x.io", P)
+B = pt.tag(b"bob@x.io", P)
+TAGS = pt.tags(T)
+
+
+@pytest.fixture(autouse=True)
+def _on() -> None:
+    pt.instrument()
+
+
+@pytest.mark.parametrize("kind", ["b64", "urlsafe_b64", "b32", "b16", "b85", "standard_b64"])
+def test_base64_roundtrip(kind: str) -> None:
+    enc = getattr(base64, f"{kind}encode")
+    dec = getattr(base64, f"{kind}decode")
+    out = enc(B)
+    assert out == enc.__wrapped__(b"bob@x.io") and pt.tags(out) == TAGS
+    back = dec(out)
+    assert back == b"bob@x.io" and pt.tags(back) == TAGS
+    assert type(enc(b"plain")) is bytes
+
+
+def test_binascii() -> None:
+    h = binascii.hexlify(B)
+    assert h == b"626f6240782e696f" and pt.tags(h) == TAGS
+    assert pt.tags(binascii.unhexlify(h)) == TAGS
+    assert type(binascii.hexlify(b"x")) is bytes
+
+
+def test_urllib_parse() -> None:
+    q = urllib.parse.quote(T)
+    assert q == "bob%40x.io" and pt.tags(q) == TAGS
+    assert pt.tags(urllib.parse.quote_plus(T)) == TAGS
+    assert pt.tags(urllib.parse.unquote(q)) == TAGS
+    enc = urllib.parse.urlencode({"email": T, "c": "1"})
+    assert enc == "email=bob%40x.io&c=1" and pt.tags(enc) == TAGS
+    parsed = urllib.parse.parse_qs(pt.tag("email=bob%40x.io", P))
+    assert parsed == {"email": ["bob@x.io"]} and pt.tags(parsed["email"][0]) == TAGS
+    pairs = urllib.parse.parse_qsl(pt.tag("a=1&b=2", P))
+    assert pairs == [("a", "1"), ("b", "2")] and pt.tags(pairs[1][1]) == TAGS
+    url = "https://ads.example/?e=" + q
+    parts = urllib.parse.urlsplit(url)
+    assert parts.query == "e=bob%40x.io" and pt.tags(parts.query) == TAGS
+    assert pt.tags(urllib.parse.urlunsplit(parts)) == TAGS
+    assert pt.tags(urllib.parse.urljoin("https://a/b/", q)) == TAGS
+    assert type(urllib.parse.quote("x y")) is str
+    assert type(urllib.parse.urlsplit("https://a/b")).__name__ == "SplitResult"
+
+
+def test_html() -> None:
+    e = html.escape(pt.tag("<b>", P))
+    assert e == "&lt;b&gt;" and pt.tags(e) == TAGS
+    assert pt.tags(html.unescape(e)) == TAGS
+    assert type(html.escape("<")) is str
+
+
+def test_textwrap() -> None:
+    long = pt.tag("word " * 10, P)
+    assert all(pt.tags(line) == TAGS for line in textwrap.wrap(long, 12))
+    for fn in (textwrap.fill, textwrap.dedent):
+        assert pt.tags(fn(long) if fn is textwrap.dedent else fn(long, 12)) == TAGS
+    assert pt.tags(textwrap.shorten(long, 15)) == TAGS
+    assert pt.tags(textwrap.indent(long, "> ")) == TAGS
+
+
+def test_template() -> None:
+    t = string.Template("Dear $name, your code is $code")
+    out = t.substitute(name=T, code="42")
+    assert out == "Dear bob@x.io, your code is 42" and pt.tags(out) == TAGS
+    assert pt.tags(t.safe_substitute({"name": T})) == TAGS
+    assert type(t.substitute(name="a", code="b")) is str
+
+
+def test_stringio_and_bytesio() -> None:
+    buf = io.StringIO()
+    buf.write("to: ")
+    buf.write(T)
+    buf.write("\nplain\n")
+    v = buf.getvalue()
+    assert v == "to: bob@x.io\nplain\n" and pt.ranges(v) == [(4, 12, TAGS)]
+    buf.seek(0)
+    first = buf.readline()
+    assert first == "to: bob@x.io\n" and pt.ranges(first) == [(4, 12, TAGS)]
+    assert not pt.is_tagged(buf.read())
+    buf.seek(0)
+    assert [pt.is_tagged(line) for line in buf] == [True, False]
+    assert isinstance(buf, io.StringIO)
+    bb = io.BytesIO()
+    bb.write(B)
+    assert pt.tags(bb.getvalue()) == TAGS
+    bb.seek(0)
+    assert pt.tags(bb.read(3)) == TAGS
+    plain = io.StringIO("x")
+    assert type(plain.getvalue()) is str
+
+
+def test_csv_writer_and_dictwriter() -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "email"])
+    w.writerow([1, T])
+    lines = buf.getvalue().splitlines(keepends=True)
+    assert lines == ["id,email\r\n", "1,bob@x.io\r\n"]
+    assert not pt.is_tagged(lines[0]) and pt.tags(lines[1]) == TAGS
+    buf2 = io.StringIO()
+    dw = csv.DictWriter(buf2, fieldnames=["email"])
+    dw.writeheader()
+    dw.writerow({"email": T})
+    assert buf2.getvalue() == "email\r\nbob@x.io\r\n" and pt.tags(buf2.getvalue()) == TAGS
+    assert w.dialect is not None

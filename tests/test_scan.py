@@ -1,0 +1,216 @@
+"""The scanner: what it looks into, the paths it names, and what it never touches."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import namedtuple
+from typing import Any, NamedTuple
+
+import pytest
+from structlog.testing import capture_logs
+
+import purposetag as pt
+from purposetag._scan import ScanLimitExceeded, Scanner, collect_tags
+
+P = "security.authentication"
+
+
+def t(value: Any = "secret-value") -> Any:
+    return pt.tag(value, P)
+
+
+def paths(value: Any, root: str = "args[0]") -> list[str]:
+    scanner = Scanner()
+    scanner.scan(value, root)
+    return [f.path for f in scanner.found]
+
+
+class Point(NamedTuple):
+    x: Any
+    y: Any
+
+
+@dataclasses.dataclass
+class Contact:
+    name: str
+    phone: Any
+
+
+@dataclasses.dataclass(slots=True)
+class SlotContact:
+    name: str
+    phone: Any
+
+
+class Slotted:
+    __slots__ = ("__private", "a", "b")
+
+    def __init__(self) -> None:
+        self.a = t()
+        self.__private = t()
+
+
+def test_atoms_and_carriers() -> None:
+    assert paths("plain") == []
+    assert paths(42) == []
+    assert paths(t()) == ["args[0]"]
+    assert paths(t(b"bytes")) == ["args[0]"]
+    assert paths(t(42)) == ["args[0]"]
+
+
+def test_containers() -> None:
+    assert paths([1, "a", t()]) == ["args[0][2]"]
+    assert paths((t(), "x")) == ["args[0][0]"]
+    assert paths({"owner": {"phone": t()}}) == ["args[0]['owner']['phone']"]
+    assert paths([[1, [2, t()]]]) == ["args[0][0][1][1]"]
+    assert paths({t()}) == ["list(args[0])[0]"]
+    assert paths(frozenset({1, t()})) != []
+
+
+def test_dict_keys_are_scanned_and_never_printed() -> None:
+    key = pt.tag("ada@example.com", P)
+    found = paths({key: 1})
+    assert found == ["list(args[0])[0]"]
+    assert paths({"x y": t()}) == ["list(args[0].values())[0]"]
+    assert "ada@example.com" not in paths({"ada@example.com": t()})[0]
+
+
+def test_namedtuple_dataclass_and_objects() -> None:
+    assert paths(Point(1, t())) == ["args[0].y"]
+    Legacy = namedtuple("Legacy", "a b")
+    assert paths(Legacy(t(), 2)) == ["args[0].a"]
+    assert paths(Contact("ada", t())) == ["args[0].phone"]
+    assert paths(SlotContact("ada", t())) == ["args[0].phone"]
+    assert sorted(paths(Slotted())) == ["args[0].__private", "args[0].a"]
+
+
+def test_subclassed_containers_read_storage_not_overrides() -> None:
+    class Sneaky(dict):  # type: ignore[type-arg]
+        def items(self) -> Any:
+            raise AssertionError("user code ran")
+
+        def __iter__(self) -> Any:
+            raise AssertionError("user code ran")
+
+        def values(self) -> Any:
+            raise AssertionError("user code ran")
+
+    class SneakyList(list):  # type: ignore[type-arg]
+        def __iter__(self) -> Any:
+            raise AssertionError("user code ran")
+
+        def __len__(self) -> int:
+            raise AssertionError("user code ran")
+
+    assert paths(Sneaky(a=t())) == ["args[0]['a']"]
+    assert paths(SneakyList([1, t()])) == ["args[0][1]"]
+
+
+def test_never_calls_properties_getattr_eq_or_hash() -> None:
+    class Trap:
+        def __init__(self) -> None:
+            self.phone = t()
+
+        @property
+        def computed(self) -> Any:
+            raise AssertionError("property ran")
+
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError("__getattr__ ran")
+
+        def __getattribute__(self, name: str) -> Any:
+            if name == "__dict__":
+                raise AssertionError("__getattribute__ ran")
+            return object.__getattribute__(self, name)
+
+        def __eq__(self, other: object) -> bool:
+            raise AssertionError("__eq__ ran")
+
+        def __hash__(self) -> int:
+            raise AssertionError("__hash__ ran")
+
+    trap = Trap()
+    assert paths([trap, trap]) == ["args[0][0].phone"]
+
+
+def test_cycles_terminate() -> None:
+    a: list[Any] = [t()]
+    a.append(a)
+    d: dict[str, Any] = {}
+    d["self"] = d
+    d["v"] = t()
+    assert paths(a) == ["args[0][0]"]
+    assert paths(d) == ["args[0]['v']"]
+
+
+def test_depth_limit_is_reported() -> None:
+    pt.configure(max_depth=3)
+    deep: Any = t()
+    for _ in range(5):
+        deep = [deep]
+    scanner = Scanner()
+    scanner.scan(deep, "args[0]")
+    assert scanner.found == []
+    assert scanner.truncated is not None
+    assert scanner.truncated[0] == "max_depth"
+
+
+def test_item_limit_is_reported_by_guards() -> None:
+    pt.configure(max_items=100)
+
+    @pt.guard("marketing")
+    def send(x: Any) -> str:
+        return "sent"
+
+    with capture_logs() as logs:
+        assert send(list(range(1000))) == "sent"
+    (e,) = [e for e in logs if e["event"] == "purpose_scan_truncated"]
+    assert e["reason"] == "max_items"
+    assert e["limit"] == 100
+    assert e["sink"].endswith("send")
+    assert e["action"] == "logged"
+
+
+def test_truncation_can_raise() -> None:
+    pt.configure(max_depth=2, on_truncate="raise")
+
+    @pt.guard("marketing")
+    def send(x: Any) -> str:
+        return "sent"
+
+    with pytest.raises(ScanLimitExceeded, match="max_depth=2") as info:
+        send([[[["deep"]]]])
+    assert isinstance(info.value, pt.PolicyError)
+
+
+def test_violation_found_before_limit_still_reported() -> None:
+    pt.configure(max_items=5, on_truncate="raise")
+
+    @pt.guard("marketing")
+    def send(*x: Any) -> str:
+        return "sent"
+
+    with capture_logs() as logs, pytest.raises(pt.PurposeViolation):
+        send(t(), list(range(100)))
+    assert {e["event"] for e in logs} == {"purpose_violation", "purpose_scan_truncated"}
+
+
+def test_big_list_of_atoms_is_clean() -> None:
+    assert paths([f"user{i}" for i in range(10_000)]) == []
+    assert paths([*range(5000), t()]) == ["args[0][5000]"]
+
+
+def test_collect_tags_for_allows() -> None:
+    a = pt.tag("x", P)
+    b = pt.tag("y", "marketing")
+    assert collect_tags(Contact("n", [a, {"k": b}])) == pt.tags(a) | pt.tags(b)
+    assert pt.allows(Contact("n", a), P)
+    assert not pt.allows(Contact("n", a), "marketing")
+
+
+def test_opaque_values_are_not_entered() -> None:
+    import logging
+
+    assert paths(logging) == []
+    assert paths(Contact) == []
+    assert paths(lambda: t()) == []
