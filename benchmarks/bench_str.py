@@ -34,7 +34,7 @@ def _cases(t: str, p: str, tf: str, pf: str, tp: str, pp: str) -> dict[str, tupl
         "str_replace": (lambda: t.replace("@", " at "), lambda: p.replace("@", " at ")),
         "str_split": (lambda: t.split("@"), lambda: p.split("@")),
         # `%` with a single tagged argument (reaches TaintedStr.__rmod__) ...
-        "str_mod": (lambda: "to: %s" % t, lambda: "to: %s" % p),
+        "str_mod": (lambda: "to: %s" % t, lambda: "to: %s" % p),  # noqa: UP031
         # ... and with a tagged template
         "str_mod_template": (lambda: tp % "bob", lambda: pp % "bob"),
         "str_format": (lambda: tf.format("bob"), lambda: pf.format("bob")),

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import _ranges as R
 from ._ranges import Ranges, Segment, TagSet
+from ._tags import intern_tags
 from ._tainted import TaintedBytes, TaintedStr, _rng, mk_str
 
 _SPEC = re.compile(
@@ -42,7 +43,7 @@ def deep_union(value: Any, depth: int = 8) -> TagSet:
         return _EMPTY
     if isinstance(value, _proxy.TaggedValue):
         inner = deep_union(value.__wrapped__, depth - 1) if depth > 0 else _EMPTY
-        return R.intern_tags(value._self_tags | inner) if inner else value._self_tags
+        return intern_tags(value._self_tags | inner) if inner else value._self_tags
     if depth <= 0:
         return _EMPTY
     if isinstance(value, list | tuple | set | frozenset):
@@ -118,7 +119,7 @@ def _simple(pre: str, v: str, post: str, tr: Ranges | None) -> str:
     """``pre + v + post`` for a template that is `pre`, one bare two-character field
     (``%s`` or ``{}``) and `post`."""
     res = _s_join((pre, v, post))
-    vr = v._pt_ranges if type(v) is TaintedStr else None  # type: ignore[attr-defined]
+    vr = v._pt_ranges if type(v) is TaintedStr else None
     lp = len(pre)
     lv = len(v)
     if tr is None:
@@ -185,9 +186,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
     else:
         positional = (values,)
         mapping = (
-            values
-            if not isinstance(values, str) and hasattr(type(values), "__getitem__")
-            else None
+            values if not isinstance(values, str) and hasattr(type(values), "__getitem__") else None
         )
     pieces: list[str] = []
     segs: list[Segment] = []
@@ -302,6 +301,7 @@ def _compile_brace(t: str) -> Any:
             if inner not in (head + (":" + spec if spec else ""), head + ":" + (spec or "")):
                 return None
             raw = end
+            key: str | int | None
             if "." in field or "[" in field:
                 kind, key = 3, field
             elif field == "":
@@ -429,7 +429,7 @@ def brace_format(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     prog = _BRACE_CACHE.get(template, _Unparsed)
     if prog is _Unparsed:
         prog = _brace_program(template)
-    tr = template._pt_ranges if type(template) is TaintedStr else None  # type: ignore[attr-defined]
+    tr = template._pt_ranges if type(template) is TaintedStr else None
     if prog is not None and prog[0] == "simple":
         v = args[0] if args else None
         tv = type(v)
@@ -448,7 +448,7 @@ def brace_format(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
 def brace_format_map(template: str, mapping: Any) -> str:
     """``template.format_map(mapping)`` keeping tags."""
     prog = _brace_program(template)
-    tr = template._pt_ranges if type(template) is TaintedStr else None  # type: ignore[attr-defined]
+    tr = template._pt_ranges if type(template) is TaintedStr else None
     if prog is not None and prog[0] == "simple":
         prog = prog[3]
     if prog is not None:

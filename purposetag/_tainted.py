@@ -20,7 +20,8 @@ from operator import index as _index
 from typing import Any, SupportsIndex
 
 from . import _ranges as R
-from ._ranges import Ranges, Segment, TagSet
+from ._ranges import Ranges, Segment
+from ._tags import intern_tags
 
 _str_new = str.__new__
 _bytes_new = bytes.__new__
@@ -31,7 +32,6 @@ _s_find = str.find
 _s_len = str.__len__
 _b_find = bytes.find
 _frozenset = frozenset
-_tuple = tuple
 _EXACT_CODECS = frozenset({"utf-8", "ascii", "iso8859-1", "cp1252"})
 # A str format spec that succeeded: [[fill]align][0][width][.precision][s]
 _STR_SPEC = re.compile(r"(?:(.)?([<>^]))?(0)?(\d+)?(?:\.(\d+))?s?", re.DOTALL)
@@ -195,9 +195,9 @@ def _join(base: type, sep: Any, sep_r: Ranges | None, items: Any, res: Any) -> A
                 first = False
             else:
                 if out and out[-1][1] == pos:
-                    out[-1] = (out[-1][0], pos + ls, sep_r)  # type: ignore[assignment]
+                    out[-1] = (out[-1][0], pos + ls, sep_r)
                 else:
-                    out.append((pos, pos + ls, sep_r))  # type: ignore[arg-type]
+                    out.append((pos, pos + ls, sep_r))
                 pos += ls
             pos += len(it)
         else:
@@ -298,8 +298,8 @@ def _reduce(cls: type, self: Any) -> tuple[Any, ...]:
 def _share(r: Ranges) -> Ranges:
     """Interned tag sets, so unpickled strings share them again."""
     if type(r) is _frozenset:
-        return R.intern_tags(r)
-    return _tuple((a, b, R.intern_tags(ts)) for a, b, ts in r)  # type: ignore[misc]
+        return intern_tags(r)
+    return tuple((a, b, intern_tags(ts)) for a, b, ts in r)  # type: ignore[misc]
 
 
 def _rebuild(cls: type, plain: Any, r: Ranges) -> Any:
@@ -423,7 +423,8 @@ class TaintedStr(str):
                 res = _s_add(self, other)
                 n = len(self)
                 return mk_str(
-                    res, R.build(((n, self._pt_ranges, 0), (len(other), other._pt_ranges, 0)), len(res))
+                    res,
+                    R.build(((n, self._pt_ranges, 0), (len(other), _rng(other), 0)), len(res)),
                 )
             # Plain str has no numeric `+`: the right operand's __radd__ goes first,
             # then str concatenation (which raises str's own TypeError).
@@ -462,7 +463,9 @@ class TaintedStr(str):
             return NotImplemented
         res = _s_add(other, self)
         lo = len(other)
-        return mk_str(res, R.build(((lo, _rng(other), 0), (len(self), self._pt_ranges, 0)), len(res)))
+        return mk_str(
+            res, R.build(((lo, _rng(other), 0), (len(self), self._pt_ranges, 0)), len(res))
+        )
 
     def __mul__(self, n: SupportsIndex) -> str:
         if _not_index(n):
@@ -470,7 +473,7 @@ class TaintedStr(str):
             out = rmul(n, self) if rmul is not None else NotImplemented
             if out is not NotImplemented:
                 return out  # type: ignore[no-any-return]
-            return _s_plain(self) * n  # type: ignore[operator]  # raises str's TypeError
+            return _s_plain(self) * n  # raises str's own TypeError
         res = str.__mul__(self, n)
         if not res:
             return res
@@ -528,7 +531,12 @@ class TaintedStr(str):
     def __format__(self, spec: str) -> str:
         if not spec:
             return self
-        res = str.__format__(self, spec)
+        try:
+            res = str.__format__(self, spec)
+        except (ValueError, TypeError):
+            # re-raise with plain str's message (which names 'str', not our type)
+            str.__format__(_s_plain(self), spec)
+            raise
         return _format_spec_result(str, self, res, spec)  # type: ignore[no-any-return]
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
@@ -646,7 +654,7 @@ class TaintedStr(str):
         parts = str.split(self, sep, maxsplit)
         r = self._pt_ranges
         if type(r) is _frozenset:
-            out = []
+            out: list[str] = []
             for p in parts:
                 if p:
                     o = _str_new(TaintedStr, p)
@@ -772,7 +780,7 @@ class TaintedBytes(bytes):
         res = bytes.__getitem__(self, key)
         r = self._pt_ranges
         if type(r) is _frozenset and type(key) is slice:
-            return mk_bytes(res, r) if res else res
+            return mk_bytes(res, r) if res else res  # type: ignore[arg-type]
         return _getitem_slow(bytes, self, key, res, r)
 
     def __iter__(self) -> Iterator[Any]:

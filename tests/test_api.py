@@ -8,7 +8,7 @@ import pytest
 from structlog.testing import capture_logs
 
 import purposetag as pt
-from purposetag import PolicyError, TaggedValue, TaintedBytes, TaintedStr, Tag
+from purposetag import PolicyError, Tag, TaggedValue, TaintedBytes, TaintedStr
 
 A = Tag("security.authentication", category="user.contact.phone_number", source="2fa")
 Rec = namedtuple("Rec", "phone email")

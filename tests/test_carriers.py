@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import purposetag as pt
-from purposetag import TaggedValue, Tag
+from purposetag import Tag, TaggedValue
 from purposetag import _carriers as C
 
 A = Tag("security.authentication")

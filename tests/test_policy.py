@@ -103,9 +103,7 @@ def test_errors_name_file_and_key(tmp_path: Path) -> None:
         load_policy(bad_key)
     assert str(bad_key) in str(err.value) and "'compatble'" in str(err.value)
 
-    bad_purpose = _write(
-        tmp_path, "p.toml", '[tool.purposetag.compatible]\n"Marketing" = ["x"]\n'
-    )
+    bad_purpose = _write(tmp_path, "p.toml", '[tool.purposetag.compatible]\n"Marketing" = ["x"]\n')
     with pytest.raises(PolicyError) as err:
         load_policy(bad_purpose)
     msg = str(err.value)

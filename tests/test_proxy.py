@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 import purposetag as pt
-from purposetag import TaggedValue, TaintedStr, Tag
+from purposetag import Tag, TaggedValue, TaintedStr
 from purposetag._proxy import tag_result
 
 A = Tag("security.authentication")

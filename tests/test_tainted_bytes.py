@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 import purposetag as pt
-from purposetag import TaggedValue, TaintedBytes, Tag
+from purposetag import Tag, TaggedValue, TaintedBytes
 
 A = Tag("security.authentication")
 B = Tag("marketing.email")

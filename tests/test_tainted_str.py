@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import purposetag as pt
-from purposetag import TaintedStr, Tag
+from purposetag import Tag, TaintedStr
 
 A = Tag("security.authentication")
 B = Tag("marketing.email")
@@ -349,13 +349,13 @@ def test_single_field_fstring() -> None:
 
 def test_percent_single_tagged_argument_goes_to_rmod() -> None:
     t = ta("alice")
-    s = "x=%s;" % t
+    s = "x=%s;" % t  # noqa: UP031
     assert s == "x=alice;" and marks(s) == "..aaaaa."
-    assert marks("%s" % t) == "aaaaa"
-    assert marks("[%7s]" % t) == "...aaaaa."
-    assert marks("[%-7s]" % t) == ".aaaaa..."
-    assert marks("%.2s" % t) == "aa"
-    assert marks("%r" % t) == ".aaaaa."
+    assert marks("%s" % t) == "aaaaa"  # noqa: UP031
+    assert marks("[%7s]" % t) == "...aaaaa."  # noqa: UP031
+    assert marks("[%-7s]" % t) == ".aaaaa..."  # noqa: UP031
+    assert marks("%.2s" % t) == "aa"  # noqa: UP031
+    assert marks("%r" % t) == ".aaaaa."  # noqa: UP031
 
 
 def test_percent_tagged_template() -> None:
@@ -442,7 +442,7 @@ def test_format_errors_like_plain() -> None:
 def test_plain_template_format_with_more_text_loses_tags_without_instrumentation() -> None:
     # Pitfall (DESIGN §7): only a single-piece result passes the tagged piece through.
     t = ta("ab")
-    assert type("<{}>".format(t)) is str
+    assert type("<{}>".format(t)) is str  # noqa: UP032
     assert type(f"<{t}>") is str
 
 
@@ -496,3 +496,14 @@ def test_queries_are_plain() -> None:
 def test_memory_of_one_range_string_is_small() -> None:
     t = ta("alice.smith@mail.com")
     assert sys.getsizeof(t) <= 2 * sys.getsizeof("alice.smith@mail.com")
+
+
+def test_format_spec_errors_name_plain_str() -> None:
+    import purposetag as pt_
+
+    t = pt_.tag("0", "p")
+    with pytest.raises(ValueError) as tagged_err:
+        format(t, "x")
+    with pytest.raises(ValueError) as plain_err:
+        format("0", "x")
+    assert str(tagged_err.value) == str(plain_err.value)
