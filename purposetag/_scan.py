@@ -24,6 +24,7 @@ from . import _events, _settings
 from ._errors import PolicyError
 from ._proxy import TaggedValue
 from ._ranges import TagSet
+from ._ranges import union as _union_ranges
 from ._tags import Tag
 from ._tainted import TaintedBytes, TaintedStr
 
@@ -87,11 +88,19 @@ class ScanLimitExceeded(PolicyError):
 
 
 class Finding(NamedTuple):
-    """One tagged value: where it is, its tags, and the value (for the fingerprint)."""
+    """One tagged value: where it is, its tags, and the value (for the fingerprint).
 
-    path: str
+    The path is kept as segments and rendered only when read: most findings are
+    allowed uses, and building the string for each would cost more than the scan.
+    """
+
+    parts: tuple[Any, ...]
     tags: TagSet
     value: object
+
+    @property
+    def path(self) -> str:
+        return render(self.parts)
 
 
 def _mangle(cls: type, name: str) -> str:
@@ -155,7 +164,7 @@ def _attr_segment(name: Any) -> str | None:
     return None
 
 
-def render(path: list[Any]) -> str:
+def render(path: Iterable[Any]) -> str:
     """A path list as Python: str segments append, an int ``i`` means ``list(...)[i]``."""
     out = ""
     for seg in path:
@@ -206,10 +215,10 @@ class Scanner:
         if t in ATOMIC:
             return
         if t is TaintedStr or t is TaintedBytes:
-            self.found.append(Finding(render(self.path), _carrier_tags(v), v))
+            self.found.append(Finding(tuple(self.path), _union_ranges(v._pt_ranges), v))
             return
         if issubclass(t, TaggedValue):
-            self.found.append(Finding(render(self.path), v._self_tags, v))
+            self.found.append(Finding(tuple(self.path), v._self_tags, v))
             v = v.__wrapped__
             t = type(v)
         if t in ATOMIC or issubclass(t, _OPAQUE):
@@ -336,12 +345,6 @@ class Scanner:
                 path.append(seg)
                 self._visit(value, depth)
             path.pop()
-
-
-def _carrier_tags(v: Any) -> TagSet:
-    from ._carriers import shallow_tags
-
-    return shallow_tags(v)
 
 
 def _namedtuple_fields(t: type) -> tuple[str, ...] | None:

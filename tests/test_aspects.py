@@ -276,3 +276,39 @@ def test_aspect_functions_directly() -> None:
     assert _aspects.fstring_slow(("<", ">"), t) == "<x>"
     assert pt.ranges(_aspects.fstring_slow(("<", ">"), t)) == [(1, 2, _tagset())]
     assert _aspects.ascii_(t) == "'x'"
+
+
+SITES = """
+def consts(x):
+    return ["{}-{}".format(x, 1), "{}-{}".format(x, True), "{}-{}".format(x, 1.0),
+            "%s/%s" % (x, 1), "%s/%s" % (x, True), "%s%r" % (x, 0.0), "%s%r" % (x, -0.0)]
+
+def joins(x, sep):
+    return [", ".join([x, "b"]), ", ".join((x, "b")), b"-".join([b"a", b"b"]),
+            sep.join([x, "c"]), ", ".join(i for i in [x, "d"]), "".join([x, 1][:1])]
+
+def kw(t, x):
+    return t.format(x, k=x), "{k}|{}".format(x, k=3)
+"""
+
+
+def test_generated_sites_match_plain_code(make_module: Factory) -> None:  # noqa: F811
+    plain, inst = both(make_module, SITES)
+    for fn, args in [("consts", ("a",)), ("joins", ("a", "/")), ("kw", ("{}{k}", "z"))]:
+        a, b = getattr(plain, fn)(*args), getattr(inst, fn)(*args)
+        assert a == b and [type(x) for x in a] == [type(x) for x in b], fn
+    with pytest.raises(TypeError) as e1:
+        plain.joins(1, "/")
+    with pytest.raises(TypeError) as e2:
+        inst.joins(1, "/")
+    assert str(e1.value) == str(e2.value)
+
+
+def test_generated_sites_keep_tags(make_module: Factory) -> None:  # noqa: F811
+    _, inst = both(make_module, SITES)
+    t = pt.tag("ab", P)
+    for res in [*inst.consts(t), *inst.joins(t, "/")[:2], *inst.kw("{}{k}", t)]:
+        assert pt.tags(res) == _tagset(), res
+    res = inst.joins(t, pt.tag("/", P))[3]
+    assert res == "ab/c" and pt.ranges(res) == [(0, 3, _tagset())]
+    assert pt.ranges(inst.joins(t, "/")[0]) == [(0, 2, _tagset())]

@@ -23,6 +23,7 @@ _TAINTED = frozenset({TaintedStr, TaintedBytes})
 _no_tainted = _TAINTED.isdisjoint
 _BuiltinMethod: Any = type("".join)
 _s_plain = str.__str__
+_str_new = str.__new__
 _imod: Any = operator.imod
 
 
@@ -40,23 +41,74 @@ def fstring_slow(literals: tuple[str, ...], *pieces: str) -> str:
         n = len(piece)
         if type(piece) is TaintedStr:
             r = piece._pt_ranges
-            if type(r) is frozenset:
-                spans: Any = ((0, n, r),)
+            if type(r) is frozenset and not triples:
+                if n:
+                    triples.append((pos, pos + n, r))
             else:
-                spans = r
-            for a, b, ts in spans:
-                a += pos
-                if triples and triples[-1][1] == a and triples[-1][2] is ts:
-                    triples[-1] = (triples[-1][0], b + pos, ts)
-                else:
-                    triples.append((a, b + pos, ts))
+                _place(triples, r, pos, n)
         out.append(piece)
         lit = literals[i]
         out.append(lit)
         pos += n + len(lit)
         i += 1
     res = "".join(out)
-    return mk_str(res, R.normalize(triples, pos))
+    if not triples:
+        return res
+    if len(triples) == 1 and triples[0][0] == 0 and triples[0][1] == pos:
+        rr: Any = triples[0][2]
+    else:
+        rr = tuple(triples)
+    o = _str_new(TaintedStr, res)
+    o._pt_ranges = rr
+    return o
+
+
+def _place(triples: list[R.Triple], r: Any, pos: int, n: int) -> None:
+    """Append the ranges `r` of an `n`-long piece written at `pos`, merging equal neighbours."""
+    if type(r) is frozenset:
+        if not n:
+            return
+        if triples:
+            last = triples[-1]
+            if last[1] == pos and (last[2] is r or last[2] == r):
+                triples[-1] = (last[0], pos + n, r)
+                return
+        triples.append((pos, pos + n, r))
+        return
+    for a, b, ts in r:
+        a += pos
+        if triples:
+            last = triples[-1]
+            if last[1] == a and (last[2] is ts or last[2] == ts):
+                triples[-1] = (last[0], b + pos, ts)
+                continue
+        triples.append((a, b + pos, ts))
+
+
+def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
+    """``res`` (``sep.join(items)``, `sep` a plain ``str``) with the tagged items' ranges."""
+    ls = len(sep)
+    triples: list[R.Triple] = []
+    pos = 0
+    for it in items:
+        n = len(it)
+        if type(it) is TaintedStr:
+            r = it._pt_ranges
+            if type(r) is frozenset and not triples:
+                if n:
+                    triples.append((pos, pos + n, r))
+            else:
+                _place(triples, r, pos, n)
+        pos += n + ls
+    if not triples:
+        return res
+    if len(triples) == 1 and triples[0][0] == 0 and triples[0][1] == len(res):
+        rr: Any = triples[0][2]
+    else:
+        rr = tuple(triples)
+    o = _str_new(TaintedStr, res)
+    o._pt_ranges = rr
+    return o
 
 
 def ascii_(value: Any, spec: str | None = None) -> str:
@@ -93,13 +145,46 @@ def join(m: Any, items: Any) -> Any:
             return m(items)  # raises join's own TypeError
         items = seq
     res = m(items)
-    if _no_tainted(map(type, items)):
+    # any tagged item?  A Python loop beats ``isdisjoint(map(...))`` on short sequences
+    if len(items) <= 12:
+        for x in items:
+            t = type(x)
+            if t is TaintedStr or t is TaintedBytes:
+                break
+        else:
+            return res
+    elif _no_tainted(map(type, items)):
         return res
     if type(m) is _BuiltinMethod:
         sep = m.__self__
-        if type(sep) is str or type(sep) is bytes:
+        if type(sep) is str:
+            return _join_str(sep, items, res)
+        if type(sep) is bytes:
             return join_tagged(sep, items)
     return res
+
+
+def join_const(sep: Any, items: Any) -> Any:
+    """``<sep>.join(items)`` for a literal ``str``/``bytes`` separator."""
+    ti = type(items)
+    if ti is not list and ti is not tuple:
+        seq = _materialize(items)
+        if seq is None:
+            return sep.join(items)  # raises join's own TypeError
+        items = seq
+    res = sep.join(items)
+    if len(items) <= 12:
+        for x in items:
+            t = type(x)
+            if t is TaintedStr or t is TaintedBytes:
+                break
+        else:
+            return res
+    elif _no_tainted(map(type, items)):
+        return res
+    if type(sep) is str:
+        return _join_str(sep, items, res)
+    return join_tagged(sep, items)
 
 
 def format_(m: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -170,17 +255,29 @@ def imod(a: Any, b: Any) -> Any:
     return res
 
 
-__all__ = ["ascii_", "format_", "format_map", "fstring_slow", "imod", "join", "mod"]
+__all__ = [
+    "ascii_",
+    "format_",
+    "format_map",
+    "fstring_slow",
+    "imod",
+    "join",
+    "join_const",
+    "mod",
+]
 
 # Names the rewritten code uses, injected into each instrumented module's globals.
 GLOBALS: dict[str, Any] = {
     "_pt_fslow": fstring_slow,
     "_pt_ascii": ascii_,
     "_pt_join": join,
+    "_pt_join_const": join_const,
     "_pt_format": format_,
     "_pt_format_map": format_map,
     "_pt_mod": mod,
     "_pt_imod": imod,
     "_pt_type": type,
     "_pt_str": str,
+    "_pt_bytes": bytes,
+    "_pt_plain": _PLAIN,
 }

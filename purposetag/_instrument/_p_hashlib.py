@@ -46,7 +46,7 @@ class TaggedHash:
 
     def update(self, data: Any) -> None:
         self._h.update(data)
-        if type(data) is not bytes:
+        if type(data) is not _bytes:
             try:
                 t = tags_in(data)
                 if t:
@@ -55,12 +55,12 @@ class TaggedHash:
                 fallback("hashlib.update", exc)
 
     def digest(self, *args: Any) -> bytes:
-        res: bytes = self._h.digest(*args)
+        res: bytes = self._h.digest(*args) if args else self._h.digest()
         t = self._pt_tags
         return res if t is None else mk_bytes(res, t)
 
     def hexdigest(self, *args: Any) -> str:
-        res: str = self._h.hexdigest(*args)
+        res: str = self._h.hexdigest(*args) if args else self._h.hexdigest()
         t = self._pt_tags
         return res if t is None else mk_str(res, t)
 
@@ -86,11 +86,11 @@ class TaggedHash:
         return repr(self._h)
 
 
-_new_obj = object.__new__
+_bytes = bytes
 
 
 def _wrap(h: Any, tags: TagSet | None) -> TaggedHash:
-    o = _new_obj(TaggedHash)
+    o = TaggedHash()
     o._h = h
     o._pt_tags = tags
     return o
@@ -108,8 +108,19 @@ def _tags_or_none(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TagSet | Non
 
 def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
     def constructor(*args: Any, **kwargs: Any) -> TaggedHash:
-        h = orig(*args, **kwargs)
-        return _wrap(h, _tags_or_none(args, kwargs) if args or kwargs else None)
+        if kwargs:
+            h = orig(*args, **kwargs)
+            tags = _tags_or_none(args, kwargs)
+        else:
+            h = orig(*args)
+            # the common case, ``sha256(b"...")`` or ``sha256()``: nothing to look at
+            tags = None if not args or type(args[0]) is _bytes else _tags_or_none(args, kwargs)
+            if tags is None and len(args) > 1:
+                tags = _tags_or_none(args, kwargs)
+        o = TaggedHash()
+        o._h = h
+        o._pt_tags = tags
+        return o
 
     constructor.__name__ = getattr(orig, "__name__", "constructor")
     constructor.__qualname__ = constructor.__name__
@@ -119,13 +130,24 @@ def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _unwrap_digestmod(digestmod: Any) -> Any:
+    if type(digestmod) is str:  # the common ``"sha256"``: no attribute look-up (and miss)
+        return digestmod
     return getattr(digestmod, "_pt_original", digestmod)
+
+
+def _pair_tags(key: Any, msg: Any) -> TagSet | None:
+    if type(key) is _bytes and (msg is None or type(msg) is _bytes):
+        return None
+    return _tags_or_none((key, msg), {})
 
 
 def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
     def new(key: Any, msg: Any = None, digestmod: Any = "") -> TaggedHash:
         h = orig(key, msg, _unwrap_digestmod(digestmod))
-        return _wrap(h, _tags_or_none((key, msg), {}))
+        o = TaggedHash()
+        o._h = h
+        o._pt_tags = _pair_tags(key, msg)
+        return o
 
     new.__doc__ = orig.__doc__
     new.__wrapped__ = orig  # type: ignore[attr-defined]
@@ -135,7 +157,7 @@ def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
     def digest(key: Any, msg: Any, digest: Any) -> bytes:
         res: bytes = orig(key, msg, _unwrap_digestmod(digest))
-        t = _tags_or_none((key, msg), {})
+        t = _pair_tags(key, msg)
         return res if t is None else mk_bytes(res, t)
 
     digest.__doc__ = orig.__doc__

@@ -17,8 +17,10 @@ from typing import Any
 
 from .. import _ranges as R
 from .._ranges import Ranges, Triple
-from .._tainted import _rng, mk_bytes, mk_str
-from ._patching import all_plain, fallback, patch, tags_in
+from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
+from ._patching import all_plain, fallback, has_tags, patch, tags_in
+
+_NO_TAGS: frozenset[Any] = frozenset()
 
 
 class _Marks:
@@ -57,13 +59,17 @@ class _Marks:
 
 
 def _memory_file(base: Any, mk: Callable[[Any, Ranges | None], Any]) -> Any:
+    b_write = base.write
+    b_getvalue = base.getvalue
+
     class Tagged(base):  # type: ignore[misc]
         _pt_marks: _Marks | None = None
 
         def write(self, s: Any) -> int:
-            r = _rng(s)
-            if r is None:
-                return base.write(self, s)  # type: ignore[no-any-return]
+            t = type(s)
+            if t is not TaintedStr and t is not TaintedBytes:
+                return b_write(self, s)  # type: ignore[no-any-return]
+            r = s._pt_ranges
             pos = self.tell()
             n: int = base.write(self, s)
             try:
@@ -89,7 +95,9 @@ def _memory_file(base: Any, mk: Callable[[Any, Ranges | None], Any]) -> Any:
                 return res
 
         def getvalue(self) -> Any:
-            return self._tagged(base.getvalue(self), 0)
+            if self._pt_marks is None:
+                return b_getvalue(self)
+            return self._tagged(b_getvalue(self), 0)
 
         def read(self, size: int | None = -1) -> Any:
             if self._pt_marks is None:
@@ -169,7 +177,7 @@ class TaggedCsvWriter:
             except TypeError:
                 return self._w.writerow(row)  # raises csv.Error as it would
         try:
-            tags = tags_in(row)
+            tags = tags_in(row) if has_tags(row) else _NO_TAGS
         except Exception as exc:
             fallback("csv.writerow", exc)
             tags = frozenset()

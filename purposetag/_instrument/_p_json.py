@@ -11,7 +11,7 @@ from typing import Any
 from .. import _ranges as R
 from .._ranges import TagSet
 from .._tainted import _rng, join_tagged, mk_str
-from ._patching import fallback, patch, tag_deep, tags_in
+from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 
 _INF = float("inf")
 
@@ -75,8 +75,10 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
 
 def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     def dumps(obj: Any, **kw: Any) -> str:
-        res = orig(obj, **kw)
+        res = orig(obj, **kw) if kw else orig(obj)
         try:
+            if not has_tags(obj):
+                return res
             tags = tags_in(obj)
             if tags:
                 return _tagged_dumps(obj, res, tags, kw)
@@ -92,7 +94,7 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
 def _dump(orig: Callable[..., None], dumps: Callable[..., str]) -> Callable[..., None]:
     def dump(obj: Any, fp: Any, **kw: Any) -> None:
         try:
-            tagged = bool(tags_in(obj))
+            tagged = has_tags(obj) and bool(tags_in(obj))
         except Exception as exc:
             fallback("json.dump", exc)
             tagged = False
@@ -112,7 +114,7 @@ def _dump(orig: Callable[..., None], dumps: Callable[..., str]) -> Callable[...,
 
 def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
     def loads(s: Any, **kw: Any) -> Any:
-        res = orig(s, **kw)
+        res = orig(s, **kw) if kw else orig(s)
         t = type(s)
         if t is str or t is bytes:
             return res

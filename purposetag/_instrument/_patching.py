@@ -16,9 +16,12 @@ from .. import _events
 from .. import _ranges as R
 from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
+from .._tags import intern_tags
 from .._tainted import TaintedBytes, TaintedStr
 
 _PLAIN = frozenset({str, bytes, int, float, bool, type(None), complex})
+_SCALARS = frozenset({int, float, bool, type(None), complex})
+_str_new = str.__new__
 all_plain = _PLAIN.issuperset
 _EMPTY: TagSet = frozenset()
 
@@ -56,6 +59,36 @@ def is_patched() -> bool:
     return bool(_originals)
 
 
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def has_tags(value: Any, depth: int = 32) -> bool:
+    """Is `tags_in(value)` non-empty?  A plain scan with early exits, no set building."""
+    t = type(value)
+    if t is str or t in _PLAIN:
+        return False
+    if t is TaintedStr or t is TaintedBytes or t is TaggedValue:
+        return True
+    if depth <= 0:
+        return False
+    if t is dict or isinstance(value, dict):
+        for k, v in value.items():
+            tv = type(v)
+            if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
+                return True
+            tk = type(k)
+            if tk is not str and tk not in _PLAIN and has_tags(k, depth - 1):
+                return True
+        return False
+    if t in _CONTAINERS or isinstance(value, _CONTAINERS):
+        for v in value:
+            tv = type(v)
+            if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
+                return True
+        return False
+    return isinstance(value, TaggedValue)
+
+
 def tags_in(value: Any, depth: int = 32) -> TagSet:
     """Tags anywhere in `value` (carriers and containers); empty fast for plain values."""
     t = type(value)
@@ -86,7 +119,7 @@ def tags_in(value: Any, depth: int = 32) -> TagSet:
 
 def args_tags(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TagSet:
     """Tags in any argument; cheap when all are plain scalars."""
-    if all_plain(map(type, args)) and (not kwargs or all_plain(map(type, kwargs.values()))):
+    if not has_tags(args, 33) and (not kwargs or not has_tags(kwargs, 33)):
         return _EMPTY
     found = [tags_in(a) or None for a in args]
     found.extend(tags_in(v) or None for v in kwargs.values())
@@ -101,20 +134,31 @@ def tag_deep(value: Any, tags: TagSet) -> Any:
     """
     if not tags:
         return value
+    return _tag_deep(value, intern_tags(tags))
+
+
+def _tag_deep(value: Any, tags: TagSet) -> Any:
+    t = type(value)
+    if t is str:  # the bulk of a parsed document: a plain string takes `tags` as they are
+        o = _str_new(TaintedStr, value)
+        o._pt_ranges = tags
+        return o
+    if t in _SCALARS:
+        return value
     if isinstance(value, str | bytes):
         return tag_result(value, tags)
     if isinstance(value, dict):
-        new = {} if type(value) is dict else value.copy()
+        new = {} if t is dict else value.copy()
         new.clear()
         for k, v in value.items():
-            new[tag_deep(k, tags)] = tag_deep(v, tags)
+            new[_tag_deep(k, tags)] = _tag_deep(v, tags)
         return new
     if isinstance(value, list):
-        return [tag_deep(v, tags) for v in value]
+        return [_tag_deep(v, tags) for v in value]
     if isinstance(value, tuple):
-        items = [tag_deep(v, tags) for v in value]
-        if hasattr(type(value), "_make"):
-            return type(value)._make(items)  # type: ignore[attr-defined]
+        items = [_tag_deep(v, tags) for v in value]
+        if hasattr(t, "_make"):
+            return t._make(items)
         return tuple(items)
     return value
 
@@ -123,9 +167,20 @@ def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) ->
     """A wrapper of `fn` whose result carries (deeply) the union of its arguments' tags."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        res = fn(*args, **kwargs)
-        if all_plain(map(type, args)) and (not kwargs or all_plain(map(type, kwargs.values()))):
-            return res
+        if kwargs:
+            res = fn(*args, **kwargs)
+            if not has_tags(args, 33) and not has_tags(kwargs, 33):
+                return res
+        else:
+            res = fn(*args)
+            for a in args:  # usually one or two plain strings
+                t = type(a)
+                if t is not str and t not in _PLAIN:
+                    break
+            else:
+                return res
+            if not has_tags(args, 33):
+                return res
         try:
             tags = args_tags(args, kwargs)
             if tags:

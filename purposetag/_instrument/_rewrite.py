@@ -45,7 +45,9 @@ class Rewriter(ast.NodeTransformer):
 
     def __init__(self, future_annotations: bool) -> None:
         self.future_annotations = future_annotations
-        self.sites: dict[tuple[str, ...], str] = {}
+        self.sites: dict[tuple[Any, ...], str] = {}
+        self.defs: list[ast.stmt] = []
+        self.counts: dict[str, int] = {}
         self.changed = False
 
     # --- annotations are left alone under `from __future__ import annotations`
@@ -107,9 +109,7 @@ class Rewriter(ast.NodeTransformer):
                 assert isinstance(v, ast.Constant) and isinstance(v.value, str)
                 literals[-1] += v.value
         key = tuple(literals)
-        fname = self.sites.get(key)
-        if fname is None:
-            fname = self.sites[key] = f"_pt_fs_{len(self.sites)}"
+        fname = self._site(("fstring", key), "_pt_fs_", lambda f: _fstring_def(f, key))
         pieces: list[ast.expr] = [ast.copy_location(ast.JoinedStr(values=[f]), f) for f in fields]
         self.changed = True
         return _call(fname, pieces, node)
@@ -120,14 +120,73 @@ class Rewriter(ast.NodeTransformer):
         func = node.func
         if not isinstance(func, ast.Attribute) or func.attr not in _METHODS:
             return node
-        aspect = _METHODS[func.attr]
+        args = node.args
+        starred = any(isinstance(a, ast.Starred) for a in args)
         if func.attr == "format":
+            if not args and not node.keywords:
+                return node  # nothing to format in: a tagged template keeps its own tags
+            if not starred and all(k.arg is not None for k in node.keywords):
+                return self._format_site(node, func)
             self.changed = True
-            return _call(aspect, [func, *node.args], node, node.keywords)
-        if len(node.args) == 1 and not node.keywords and not isinstance(node.args[0], ast.Starred):
-            self.changed = True
-            return _call(aspect, [func, node.args[0]], node)
-        return node
+            return _call("_pt_format", [func, *args], node, node.keywords)
+        if len(args) != 1 or node.keywords or starred:
+            return node
+        self.changed = True
+        if func.attr == "join":
+            return self._join_site(node, func, args[0])
+        return _call(_METHODS[func.attr], [func, args[0]], node)
+
+    def _site(self, key: tuple[Any, ...], prefix: str, build: Any) -> str:
+        key = tuple(_typed(k) for k in key)  # 1, 1.0 and True are equal: keep them apart
+        fname = self.sites.get(key)
+        if fname is None:
+            n = self.counts.get(prefix, 0)
+            self.counts[prefix] = n + 1
+            fname = self.sites[key] = f"{prefix}{n}"
+            self.defs.append(build(fname))
+        return fname
+
+    def _join_site(self, node: ast.Call, func: ast.Attribute, arg: ast.expr) -> ast.AST:
+        sep = _const_sep(func.value)
+        if isinstance(arg, ast.List | ast.Tuple) and 0 < len(arg.elts) <= _MAX_ITEMS:
+            elts = arg.elts
+            if not any(isinstance(e, ast.Starred) for e in elts):
+                want = bytes if isinstance(sep, bytes) else str
+                consts = tuple(
+                    e.value if isinstance(e, ast.Constant) and type(e.value) is want else _VAR
+                    for e in elts
+                )
+                display = "[{}]" if isinstance(arg, ast.List) else "({},)"
+                key = ("join", sep, display, consts)
+                fname = self._site(key, "_pt_j_", lambda f: _join_def(f, sep, display, consts))
+                vals = [e for e, c in zip(elts, consts, strict=True) if c is _VAR]
+                head: list[ast.expr] = [] if sep is not None else [func]
+                return _call(fname, [*head, *vals], node)
+        if sep is not None:
+            return _call("_pt_join_const", [func.value, arg], node)
+        return _call("_pt_join", [func, arg], node)
+
+    def _format_site(self, node: ast.Call, func: ast.Attribute) -> ast.AST:
+        self.changed = True
+        template = func.value
+        tmpl = (
+            template.value
+            if isinstance(template, ast.Constant) and type(template.value) is str
+            else None
+        )
+        exprs = [*node.args, *(k.value for k in node.keywords)]
+        consts = tuple(
+            e.value if isinstance(e, ast.Constant) and type(e.value) in _CONST_PLAIN else _VAR
+            for e in exprs
+        )
+        names = tuple(k.arg for k in node.keywords)
+        key = ("format", tmpl, len(node.args), names, consts)
+        fname = self._site(
+            key, "_pt_f_", lambda f: _format_def(f, tmpl, len(node.args), names, consts)
+        )
+        vals = [e for e, c in zip(exprs, consts, strict=True) if c is _VAR]
+        head: list[ast.expr] = [] if tmpl is not None else [func]
+        return _call(fname, [*head, *vals], node)
 
     # --- %
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
@@ -138,6 +197,22 @@ class Rewriter(ast.NodeTransformer):
         if isinstance(left, ast.Constant) and not isinstance(left.value, str | bytes):
             return node
         self.changed = True
+        right = node.right
+        if (
+            isinstance(right, ast.Tuple)
+            and 0 < len(right.elts) <= _MAX_ITEMS
+            and not any(isinstance(e, ast.Starred) for e in right.elts)
+        ):
+            tmpl = left.value if isinstance(left, ast.Constant) else None
+            consts = tuple(
+                e.value if isinstance(e, ast.Constant) and type(e.value) in _CONST_PLAIN else _VAR
+                for e in right.elts
+            )
+            key = ("mod", tmpl, consts)
+            fname = self._site(key, "_pt_m_", lambda f: _mod_def(f, tmpl, consts))
+            vals = [e for e, c in zip(right.elts, consts, strict=True) if c is _VAR]
+            head: list[ast.expr] = [] if tmpl is not None else [left]
+            return _call(fname, [*head, *vals], node)
         return _call("_pt_mod", [node.left, node.right], node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
@@ -157,36 +232,165 @@ class Rewriter(ast.NodeTransformer):
 
     # --- generated helpers
     def site_defs(self) -> list[ast.stmt]:
-        """One small function per f-string shape: the fast path for plain pieces."""
-        out: list[ast.stmt] = []
-        for literals, fname in self.sites.items():
-            n = len(literals) - 1
-            params = [f"_{i}" for i in range(n)]
-            check = " and ".join(f"_T({p}) is _S" for p in params)
-            src = (
-                f"def {fname}({', '.join(params)}, _T=_pt_type, _S=_pt_str):\n"
-                f"    if {check}:\n"
-                f"        return PLACEHOLDER\n"
-                f"    return _pt_fslow({literals!r}, {', '.join(params)})\n"
+        """The small functions generated for this module's sites: plain inputs, plain path."""
+        return self.defs
+
+
+class _VarMarker:
+    """Marks a non-constant operand in a site's shape."""
+
+    def __repr__(self) -> str:
+        return "_VAR"
+
+
+_VAR: Any = _VarMarker()
+_MAX_ITEMS = 16
+# Constants that format to plain text and can be written into a generated function.
+_CONST_PLAIN = (str, bytes, int, float, bool, type(None), complex)
+_DEFAULTS = "_T=_pt_type, _S=_pt_str, _B=_pt_bytes, _P=_pt_plain"
+
+
+def _typed(k: Any) -> Any:
+    if type(k) is tuple:
+        return tuple(_typed(x) for x in k)
+    return (type(k), repr(k))
+
+
+def _const_sep(node: ast.expr) -> str | bytes | None:
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if type(v) is str or type(v) is bytes:
+            return v
+    return None
+
+
+class _Consts(ast.NodeTransformer):
+    """Replaces the placeholder names ``_pt_cN`` by the constants they stand for."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id.startswith("_pt_c") and node.id[5:].isdigit():
+            return ast.Constant(value=self.values[int(node.id[5:])])
+        return node
+
+
+def _def(src: str, consts: list[Any]) -> ast.stmt:
+    fdef = ast.parse(src).body[0]
+    return _Consts(consts).visit(fdef)  # type: ignore[no-any-return]
+
+
+def _operands(shape: tuple[Any, ...], consts: list[Any]) -> tuple[list[str], list[str]]:
+    """(parameter names, operand expressions) for a shape of constants and variables."""
+    params: list[str] = []
+    exprs: list[str] = []
+    for c in shape:
+        if c is _VAR:
+            p = f"_{len(params)}"
+            params.append(p)
+            exprs.append(p)
+        else:
+            exprs.append(f"_pt_c{len(consts)}")
+            consts.append(c)
+    return params, exprs
+
+
+def _join_def(
+    fname: str, sep: str | bytes | None, display: str, shape: tuple[Any, ...]
+) -> ast.stmt:
+    consts: list[Any] = []
+    params, exprs = _operands(shape, consts)
+    items = display.format(", ".join(exprs))
+    if sep is None:
+        head, m = ["_m"], "_m"
+        check_t = "_S"
+    else:
+        head, m = [], f"_pt_c{len(consts)}.join"
+        consts.append(sep)
+        check_t = "_B" if isinstance(sep, bytes) else "_S"
+    check = " and ".join(f"_T({p}) is {check_t}" for p in params) or "True"
+    sig = ", ".join([*head, *params, _DEFAULTS])
+    src = (
+        f"def {fname}({sig}):\n"
+        f"    if {check}:\n"
+        f"        return {m}({items})\n"
+        f"    return _pt_join({m}, {items})\n"
+    )
+    return _def(src, consts)
+
+
+def _format_def(
+    fname: str, tmpl: str | None, npos: int, names: tuple[Any, ...], shape: tuple[Any, ...]
+) -> ast.stmt:
+    consts: list[Any] = []
+    params, exprs = _operands(shape, consts)
+    argl = exprs[:npos] + [f"{k}={e}" for k, e in zip(names, exprs[npos:], strict=True)]
+    if tmpl is None:
+        head, m = ["_m"], "_m"
+    else:
+        head, m = [], f"_pt_c{len(consts)}.format"
+        consts.append(tmpl)
+    check = " and ".join(f"_T({p}) in _P" for p in params) or "True"
+    sig = ", ".join([*head, *params, _DEFAULTS])
+    call = ", ".join(argl)
+    src = (
+        f"def {fname}({sig}):\n"
+        f"    if {check}:\n"
+        f"        return {m}({call})\n"
+        f"    return _pt_format({m}, {call})\n"
+    )
+    return _def(src, consts)
+
+
+def _mod_def(fname: str, tmpl: Any, shape: tuple[Any, ...]) -> ast.stmt:
+    consts: list[Any] = []
+    params, exprs = _operands(shape, consts)
+    tup = f"({', '.join(exprs)},)"
+    if tmpl is None:
+        head, left = ["_l"], "_l"
+    else:
+        head, left = [], f"_pt_c{len(consts)}"
+        consts.append(tmpl)
+    check = " and ".join(f"_T({p}) in _P" for p in params) or "True"
+    sig = ", ".join([*head, *params, _DEFAULTS])
+    src = (
+        f"def {fname}({sig}):\n"
+        f"    if {check}:\n"
+        f"        return {left} % {tup}\n"
+        f"    return _pt_mod({left}, {tup})\n"
+    )
+    return _def(src, consts)
+
+
+def _fstring_def(fname: str, literals: tuple[str, ...]) -> ast.stmt:
+    """The fast path of one f-string shape: every piece a plain ``str``."""
+    n = len(literals) - 1
+    params = [f"_{i}" for i in range(n)]
+    check = " and ".join(f"_T({p}) is _S" for p in params)
+    src = (
+        f"def {fname}({', '.join(params)}, _T=_pt_type, _S=_pt_str):\n"
+        f"    if {check}:\n"
+        f"        return PLACEHOLDER\n"
+        f"    return _pt_fslow({literals!r}, {', '.join(params)})\n"
+    )
+    fdef = ast.parse(src).body[0]
+    assert isinstance(fdef, ast.FunctionDef)
+    values: list[ast.expr] = []
+    for i, lit in enumerate(literals):
+        if lit:
+            values.append(ast.Constant(value=lit))
+        if i < n:
+            values.append(
+                ast.FormattedValue(
+                    value=ast.Name(id=params[i], ctx=ast.Load()),
+                    conversion=-1,
+                    format_spec=None,
+                )
             )
-            fdef = ast.parse(src).body[0]
-            assert isinstance(fdef, ast.FunctionDef)
-            values: list[ast.expr] = []
-            for i, lit in enumerate(literals):
-                if lit:
-                    values.append(ast.Constant(value=lit))
-                if i < n:
-                    values.append(
-                        ast.FormattedValue(
-                            value=ast.Name(id=params[i], ctx=ast.Load()),
-                            conversion=-1,
-                            format_spec=None,
-                        )
-                    )
-            ret = fdef.body[0].body[0]  # type: ignore[attr-defined]
-            ret.value = ast.JoinedStr(values=values)
-            out.append(fdef)
-        return out
+    ret = fdef.body[0].body[0]  # type: ignore[attr-defined]
+    ret.value = ast.JoinedStr(values=values)
+    return fdef
 
 
 def _insert_at(body: list[ast.stmt]) -> int:
