@@ -103,6 +103,13 @@ def _plain(v: Any) -> Any:
     return plain(v)
 
 
+def _proxy_as_mapping(expr: str, vals: list[Any]) -> bool:
+    """The documented proxy quirk: CPython's ``%`` takes any object with ``__getitem__``
+    (every wrapt proxy) as a mapping, so ``"%%" % pt.tag(0, p)`` gives ``"%"`` where
+    ``"%%" % 0`` raises.  Rewritten and original code still agree (checked above)."""
+    return expr.endswith(" % v0") and isinstance(vals[0], pt.TaggedValue)
+
+
 def _check(expr: str, vals: list[Any], width: int) -> None:
     src = f"result = {expr}\n"
     env: dict[str, Any] = {f"v{i}": v for i, v in enumerate(vals)} | {"w": width}
@@ -116,6 +123,8 @@ def _check(expr: str, vals: list[Any], width: int) -> None:
         assert res_o == res_r, expr
         return
     kind_p, res_p = _run(original, dict(plain_env))  # and with the plain values
+    if kind_p == "raised" and _proxy_as_mapping(expr, vals):
+        return
     assert kind_p == "ok" and res_p == res_o == res_r, expr
     if not any(pt.is_tagged(v) for v in vals):
         assert type(res_o) is type(res_r), expr

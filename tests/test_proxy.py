@@ -140,3 +140,11 @@ def test_json_dumps_without_instrumentation() -> None:
         json.dumps({"age": pt.tag(42, "security.authentication")})
     out = json.dumps(pt.tag({"email": "a@b.c"}, "security.authentication"))
     assert out == '{"email": "a@b.c"}' and type(out) is str
+
+
+def test_percent_treats_a_proxy_as_a_mapping_documented_quirk() -> None:
+    # CPython's %-formatting takes anything with __getitem__ as a mapping; every
+    # wrapt proxy has one.  Documented in the README's propagation section.
+    assert "%%" % pt.tag(0, "p") == "%"
+    with pytest.raises(TypeError):
+        "%%" % 0  # noqa: B018
