@@ -145,6 +145,7 @@ def test_json_dumps_without_instrumentation() -> None:
 def test_percent_treats_a_proxy_as_a_mapping_documented_quirk() -> None:
     # CPython's %-formatting takes anything with __getitem__ as a mapping; every
     # wrapt proxy has one.  Documented in the README's propagation section.
-    assert "%%" % pt.tag(0, "p") == "%"
+    template = "%%"
+    assert template % pt.tag(0, "p") == "%"
     with pytest.raises(TypeError):
-        "%%" % 0  # noqa: B018
+        template % 0  # noqa: B018
