@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Iterable
@@ -13,14 +14,27 @@ from ._purposes import validate_purpose, validate_purposes
 _Key = tuple[frozenset[str], "str | None", "str | None", "str | None"]
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+\d[\d\s().-]{6,}")
+
+
 def _check_label(name: str, value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         raise PolicyError(
             f"Tag {name}= must be a non-empty str or None, got a {type(value).__name__}"
         )
-    return str.__str__(value)
+    if not value:
+        raise PolicyError(f"Tag {name}= must be a non-empty str or None, got ''")
+    plain = str.__str__(value)
+    if name == "subject" and (_EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain)):
+        # the message must not repeat it: it is the personal data we protect
+        raise PolicyError(
+            "Tag subject= looks like an email address or phone number; use an opaque id "
+            "of the person (e.g. 'user-42'), never the contact data itself"
+        )
+    return plain
 
 
 class Tag:

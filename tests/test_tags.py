@@ -8,6 +8,7 @@ import pickle
 
 import pytest
 
+import purposetag as pt
 from purposetag import PolicyError, Tag
 from purposetag._tags import intern_tags
 
@@ -79,3 +80,21 @@ def test_intern_tags_shares_sets() -> None:
     assert intern_tags(frozenset({a})) is a._single
     s1 = intern_tags(frozenset({a, b}))
     assert intern_tags(frozenset({b, a})) is s1
+
+
+@pytest.mark.parametrize("subject", ["ada@example.com", "+44 20 7946 0000", "+15550100"])
+def test_subject_must_not_be_contact_data(subject: str) -> None:
+    with pytest.raises(pt.PolicyError, match="opaque id") as exc:
+        pt.tag("x", "p", subject=subject)
+    assert subject not in str(exc.value)
+
+
+@pytest.mark.parametrize("subject", ["user-42", "1234567", "0f8e4c1a-1b2c-4d5e-8f90-123456789abc"])
+def test_opaque_subjects_are_accepted(subject: str) -> None:
+    (t,) = pt.tags(pt.tag("x", "p", subject=subject))
+    assert t.subject == subject
+
+
+def test_empty_label_is_refused() -> None:
+    with pytest.raises(pt.PolicyError, match="non-empty"):
+        pt.Tag(["p"], category="")
