@@ -31,6 +31,7 @@ _EMPTY: TagSet = frozenset()
 _CACHE_MAX = 2048
 _s_mod = str.__mod__
 _s_join = "".join
+_str_new = str.__new__
 _frozenset = frozenset
 
 
@@ -85,7 +86,13 @@ class _Unparsed(Exception):
 
 
 def _compile_percent(t: str) -> Any:
-    """('simple', prefix, suffix) for one bare ``%s``; a program; or None (unparsed)."""
+    """``(simple, fast, items)`` for a template, or None when this module does not parse it.
+
+    ``items`` is the general program: ``(0, text, raw offset)`` literals and
+    ``(1, key, flags, width, prec, conv)`` specs.  ``simple`` is ``(prefix, suffix)``
+    for a template with one bare ``%s``; ``fast`` is ``(lead, ops)`` for one without
+    mapping keys or ``*``: each op is ``(code, spec, literal after, conv, left)``.
+    """
     plain = str.__str__(t)
     items: list[Any] = []
     pos = 0
@@ -109,10 +116,45 @@ def _compile_percent(t: str) -> Any:
     if pos < len(plain):
         items.append((0, plain[pos:], pos))
     specs = [it for it in items if it[0] == 1]
+    simple = None
     if len(specs) == 1 and specs[0][1:] == (None, "", None, None, "s") and "%%" not in plain:
         i = plain.index("%")
-        return ("simple", plain[:i], plain[i + 2 :], tuple(items))
-    return tuple(items)
+        simple = (plain[:i], plain[i + 2 :])
+    return (simple, _fast_percent(items), tuple(items))
+
+
+def _fast_percent(items: list[Any]) -> Any:
+    """The ``(lead, ops)`` program of a template with positional fields only, or None."""
+    lead: list[str] = []
+    ops: list[Any] = []
+    lits = lead
+    for item in items:
+        if item[0] == 0:
+            lits.append(item[1])
+            continue
+        _, key, flags, width, prec, conv = item
+        if key is not None or width == "*" or prec == "*":
+            return None
+        spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
+        left = "-" in flags or (width or "").startswith("-")
+        if conv == "s" and spec == "%":
+            code = 0  # bare %s: the value's own str()
+        elif conv in "diu" and spec == "%":
+            code = 3  # bare %d: str() of an exact int, else as code 2
+            spec += conv
+        elif conv in "sra":
+            code = 1  # str/repr/ascii, maybe padded or truncated
+            spec = spec + "s" if spec != "%" else ""
+        else:
+            code = 2  # a number (or %c): the value's tags on the whole piece
+            spec += conv
+        lits = []
+        ops.append([code, spec, lits, conv, left])
+    if not ops:
+        return None
+    for op in ops:
+        op[2] = "".join(op[2])
+    return ("".join(lead), tuple(tuple(op) for op in ops))
 
 
 def _simple(pre: str, v: str, post: str, tr: Ranges | None) -> str:
@@ -161,22 +203,91 @@ def percent_format(template: str, values: Any) -> str:
         _PCT_CACHE[str.__str__(template)] = prog
     tt = type(template)
     tr = template._pt_ranges if tt is TaintedStr else None  # type: ignore[attr-defined]
-    if prog is not None and prog[0] == "simple":
+    if prog is None:
+        res = _s_mod(str.__str__(template), values)  # raises what plain str raises
+        return _fallback(res, R.union(tr), deep_union(values))
+    simple, fast, items = prog
+    if simple is not None:
         v = values
         if type(v) is tuple:
             v = v[0] if len(v) == 1 else _Unparsed
         tv = type(v)
         if tv is TaintedStr or tv is str:
-            return _simple(prog[1], v, prog[2], tr)
-        prog = prog[3]
-    if prog is None:
-        res = _s_mod(str.__str__(template), values)  # raises what plain str raises
-        return _fallback(res, R.union(tr), deep_union(values))
+            return _simple(simple[0], v, simple[1], tr)
     try:
-        return _run_percent(prog, tr, values)
+        if fast is not None and tr is None:
+            if type(values) is tuple:
+                if len(values) == len(fast[1]):
+                    return _run_percent_fast(fast[0], fast[1], values)
+            elif len(fast[1]) == 1:
+                return _run_percent_fast(fast[0], fast[1], (values,))
+        return _run_percent(items, tr, values)
     except Exception:
         res = _s_mod(str.__str__(template), values)
         return _fallback(res, R.union(tr), deep_union(values))
+
+
+def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
+    """A plain template with positional fields only, `args` one value per field."""
+    parts = [lead]
+    out: list[R.Triple] = []
+    pos = len(lead)
+    i = 0
+    for code, spec, lit, conv, left in ops:
+        v = args[i]
+        i += 1
+        tv = type(v)
+        if code == 0:
+            if tv is TaintedStr:
+                piece = v
+                pr = v._pt_ranges
+            elif tv is str:
+                piece = v
+                pr = None
+            else:
+                piece = str(v)
+                pr = _rng(piece)
+                if pr is None and tv is not int and tv is not float:
+                    du = deep_union(v)
+                    pr = du if du and piece else None
+        elif code == 3 and tv is int:
+            piece = str(v)
+            pr = None
+        elif code >= 2:
+            piece = _s_mod(spec, (v,))
+            if tv is int or tv is float:
+                pr = None
+            else:
+                pr = deep_union(v) or None
+        else:
+            text = str(v) if conv == "s" else repr(v) if conv == "r" else ascii(v)
+            piece = _s_mod(spec, (text,)) if spec else text
+            pr = _placed(text, piece, left, v)
+        parts.append(piece)
+        if pr is not None:
+            n = len(piece)
+            if type(pr) is _frozenset:
+                if n:
+                    if out and out[-1][1] == pos and out[-1][2] == pr:
+                        out[-1] = (out[-1][0], pos + n, pr)
+                    else:
+                        out.append((pos, pos + n, pr))
+            else:
+                R.place(out, pr, pos, n)
+            pos += n
+        else:
+            pos += len(piece)
+        parts.append(lit)
+        pos += len(lit)
+    res = _s_join(parts)
+    if not out:
+        return res
+    o = _str_new(TaintedStr, res)
+    if len(out) == 1 and out[0][0] == 0 and out[0][1] == pos:
+        o._pt_ranges = out[0][2]
+    else:
+        o._pt_ranges = tuple(out)
+    return o
 
 
 def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
@@ -316,11 +427,43 @@ def _compile_brace(t: str) -> Any:
     except (ValueError, _Unparsed):
         return None
     fields = [it for it in items if it[0] == 1]
+    simple = None
     if len(fields) == 1 and fields[0][2:5] == ("", None, 0) and "{{" not in plain:
         i = plain.find("{}")  # one bare "{}" and no escaped braces: raw == output
         if i >= 0 and "}}" not in plain:
-            return ("simple", plain[:i], plain[i + 2 :], tuple(items))
-    return tuple(items)
+            simple = (plain[:i], plain[i + 2 :])
+    return (simple, _fast_brace(items), tuple(items))
+
+
+def _fast_brace(items: list[Any]) -> Any:
+    """``(lead, ops)`` for a template whose fields are plain names or numbers, or None.
+
+    Each op is ``(from kwargs, key, spec, conv, literal after)``; automatic numbering
+    is resolved here.
+    """
+    lead: list[str] = []
+    ops: list[Any] = []
+    lits = lead
+    auto = manual = False
+    for item in items:
+        if item[0] == 0:
+            lits.append(item[1])
+            continue
+        _, _field, spec, conv, kind, key = item
+        if kind == 3 or "{" in spec or conv not in (None, "r", "s", "a"):
+            return None
+        if kind == 0:
+            auto = True
+            key = sum(1 for op in ops if not op[0])
+        elif kind == 1:
+            manual = True
+        lits = []
+        ops.append([kind == 2, key, spec, conv, lits])
+    if not ops or (auto and manual):
+        return None
+    for op in ops:
+        op[4] = "".join(op[4])
+    return ("".join(lead), tuple(tuple(op) for op in ops))
 
 
 def _expand_spec(spec: str, args: Any, kwargs: Any, auto: list[int], depth: int) -> str:
@@ -430,30 +573,76 @@ def brace_format(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     if prog is _Unparsed:
         prog = _brace_program(template)
     tr = template._pt_ranges if type(template) is TaintedStr else None
-    if prog is not None and prog[0] == "simple":
-        v = args[0] if args else None
-        tv = type(v)
-        if tv is TaintedStr or tv is str:
-            return _simple(prog[1], v, prog[2], tr)  # type: ignore[arg-type]
-        prog = prog[3]
     if prog is not None:
+        simple, fast, items = prog
+        if simple is not None:
+            v = args[0] if args else None
+            tv = type(v)
+            if tv is TaintedStr or tv is str:
+                return _simple(simple[0], v, simple[1], tr)  # type: ignore[arg-type]
         try:
-            return _run_brace(prog, tr, args, kwargs)
+            if fast is not None and tr is None:
+                return _run_brace_fast(fast[0], fast[1], args, kwargs)
+            return _run_brace(items, tr, args, kwargs)
         except Exception:
             pass
     res = str.format(str.__str__(template), *args, **kwargs)  # raises what plain str raises
     return _fallback(res, R.union(tr), deep_union(args), deep_union(kwargs))
 
 
+def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
+    """A plain template whose fields name an argument directly (see `_fast_brace`)."""
+    parts = [lead]
+    out: list[R.Triple] = []
+    pos = len(lead)
+    for from_kw, key, spec, conv, lit in ops:
+        obj = kwargs[key] if from_kw else args[key]
+        if conv is not None:
+            obj = str(obj) if conv == "s" else repr(obj) if conv == "r" else ascii(obj)
+        to = type(obj)
+        if spec or (to is not TaintedStr and to is not str):
+            piece = format(obj, spec)
+            pr = _rng(piece)
+            if pr is None and to is not int and to is not float and to is not str:
+                du = deep_union(obj)
+                pr = du if du and piece else None
+        else:
+            piece = obj
+            pr = obj._pt_ranges if to is TaintedStr else None
+        parts.append(piece)
+        if pr is not None:
+            n = len(piece)
+            if type(pr) is _frozenset:
+                if n:
+                    if out and out[-1][1] == pos and out[-1][2] == pr:
+                        out[-1] = (out[-1][0], pos + n, pr)
+                    else:
+                        out.append((pos, pos + n, pr))
+            else:
+                R.place(out, pr, pos, n)
+            pos += n
+        else:
+            pos += len(piece)
+        parts.append(lit)
+        pos += len(lit)
+    res = _s_join(parts)
+    if not out:
+        return res
+    o = _str_new(TaintedStr, res)
+    if len(out) == 1 and out[0][0] == 0 and out[0][1] == pos:
+        o._pt_ranges = out[0][2]
+    else:
+        o._pt_ranges = tuple(out)
+    return o
+
+
 def brace_format_map(template: str, mapping: Any) -> str:
     """``template.format_map(mapping)`` keeping tags."""
     prog = _brace_program(template)
     tr = template._pt_ranges if type(template) is TaintedStr else None
-    if prog is not None and prog[0] == "simple":
-        prog = prog[3]
     if prog is not None:
         try:
-            return _run_brace(prog, tr, (), mapping)
+            return _run_brace(prog[2], tr, (), mapping)
         except Exception:
             pass
     res = str.format_map(str.__str__(template), mapping)

@@ -69,6 +69,29 @@ def _push(out: list[Triple], a: int, b: int, ts: TagSet) -> None:
     out.append((a, b, ts))
 
 
+def place(out: list[Triple], r: Ranges, pos: int, n: int) -> None:
+    """Append the ranges `r` of an `n`-long piece written at `pos` (after every triple
+    already in `out`), merging equal neighbours."""
+    if type(r) is frozenset:
+        if not n:
+            return
+        if out:
+            last = out[-1]
+            if last[1] == pos and (last[2] is r or last[2] == r):
+                out[-1] = (last[0], pos + n, r)
+                return
+        out.append((pos, pos + n, r))
+        return
+    for a, b, ts in r:  # type: ignore[misc]
+        a += pos
+        if out:
+            last = out[-1]
+            if last[1] == a and (last[2] is ts or last[2] == ts):
+                out[-1] = (last[0], b + pos, ts)
+                continue
+        out.append((a, b + pos, ts))
+
+
 def normalize(out: list[Triple], total: int) -> Ranges | None:
     """Canonical form of explicit triples over a string of length `total`."""
     if not out:

@@ -683,23 +683,35 @@ class TaintedStr(str):
         r = self._pt_ranges
         ls = len(self)
         if type(r) is _frozenset and ls:
-            # Whole-tagged separator between plain items: tag each separator.
-            out: list[Any] = []
-            pos = -ls
-            for it in seq:
-                if type(it) is TaintedStr:
-                    break
-                if pos >= 0:
-                    if out and out[-1][1] == pos:  # an empty item: adjacent separators
-                        out[-1] = (out[-1][0], pos + ls, r)
-                    else:
-                        out.append((pos, pos + ls, r))
-                pos += ls + len(it)
-            else:
-                if not out:
-                    return res
+            # A whole-tagged separator between plain items: one triple per separator,
+            # unless an empty middle item makes two separators adjacent (`_join`).
+            # Two and three items, the common cases, are written out.
+            n = len(seq)
+            ranges: Any = None
+            if n == 3:
+                a, b, c = seq
+                if type(a) is str and type(b) is str and type(c) is str and b:
+                    p = len(a)
+                    q = p + ls + len(b)
+                    ranges = ((p, p + ls, r), (q, q + ls, r))
+            elif n == 2:
+                a, b = seq
+                if type(a) is str and type(b) is str and (a or b):
+                    p = len(a)
+                    ranges = ((p, p + ls, r),)
+            elif n > 3 and type(seq[0]) is str:
+                out: list[Any] = []
+                pos = len(seq[0])
+                for it in seq[1:]:
+                    if type(it) is not str or not it:
+                        break
+                    out.append((pos, pos + ls, r))
+                    pos += ls + len(it)
+                else:
+                    ranges = tuple(out)
+            if ranges is not None:
                 o = _str_new(TaintedStr, res)
-                o._pt_ranges = R.normalize(out, len(res))  # type: ignore[assignment]
+                o._pt_ranges = ranges
                 return o
         return _join(str, self, r, seq, res)  # type: ignore[no-any-return]
 

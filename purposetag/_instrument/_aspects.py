@@ -34,55 +34,59 @@ def fstring_slow(literals: tuple[str, ...], *pieces: str) -> str:
     single-field f-strings, so they are ``str`` (maybe `TaintedStr`).
     """
     out: list[str] = [literals[0]]
-    triples: list[R.Triple] = []
-    pos = len(literals[0])
     i = 1
     for piece in pieces:
-        n = len(piece)
-        if type(piece) is TaintedStr:
-            r = piece._pt_ranges
-            if type(r) is frozenset and not triples:
-                if n:
-                    triples.append((pos, pos + n, r))
-            else:
-                _place(triples, r, pos, n)
         out.append(piece)
-        lit = literals[i]
-        out.append(lit)
-        pos += n + len(lit)
+        out.append(literals[i])
         i += 1
-    res = "".join(out)
-    if not triples:
+    return fstring_tagged("".join(out), tuple(map(len, literals[:-1])), *pieces)
+
+
+def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
+    """`res`, a joined f-string, with its pieces' ranges; ``offsets[i]`` is the length
+    of the literal text just before piece ``i``."""
+    # One tagged piece is the common case: find it, then place its ranges once.
+    pos = 0
+    hit = -1
+    i = 0
+    tp: Any = None
+    for p in pieces:
+        pos += offsets[i]
+        i += 1
+        if type(p) is TaintedStr:
+            if hit >= 0:
+                return _fstring_ranges(res, offsets, pieces)
+            hit = pos
+            tp = p
+        pos += len(p)
+    if tp is None:
         return res
-    if len(triples) == 1 and triples[0][0] == 0 and triples[0][1] == pos:
-        rr: Any = triples[0][2]
-    else:
-        rr = tuple(triples)
+    n = len(tp)
+    if not n:
+        return res
+    r = tp._pt_ranges
     o = _str_new(TaintedStr, res)
-    o._pt_ranges = rr
+    if type(r) is frozenset:
+        o._pt_ranges = r if n == len(res) else ((hit, hit + n, r),)
+    else:
+        o._pt_ranges = tuple([(a + hit, b + hit, ts) for a, b, ts in r]) if hit else r
     return o
 
 
-def _place(triples: list[R.Triple], r: Any, pos: int, n: int) -> None:
-    """Append the ranges `r` of an `n`-long piece written at `pos`, merging equal neighbours."""
-    if type(r) is frozenset:
-        if not n:
-            return
-        if triples:
-            last = triples[-1]
-            if last[1] == pos and (last[2] is r or last[2] == r):
-                triples[-1] = (last[0], pos + n, r)
-                return
-        triples.append((pos, pos + n, r))
-        return
-    for a, b, ts in r:
-        a += pos
-        if triples:
-            last = triples[-1]
-            if last[1] == a and (last[2] is ts or last[2] == ts):
-                triples[-1] = (last[0], b + pos, ts)
-                continue
-        triples.append((a, b + pos, ts))
+def _fstring_ranges(res: str, offsets: tuple[int, ...], pieces: tuple[str, ...]) -> str:
+    """`fstring_tagged` for several tagged pieces."""
+    triples: list[R.Triple] = []
+    pos = 0
+    for off, p in zip(offsets, pieces, strict=True):
+        pos += off
+        n = len(p)
+        if type(p) is TaintedStr:
+            R.place(triples, p._pt_ranges, pos, n)
+        pos += n
+    return mk_str(res, R.normalize(triples, len(res)))
+
+
+_place = R.place
 
 
 def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
@@ -108,6 +112,35 @@ def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
         rr = tuple(triples)
     o = _str_new(TaintedStr, res)
     o._pt_ranges = rr
+    return o
+
+
+def join_str(sep: str, items: list[Any] | tuple[Any, ...]) -> str:
+    """``sep.join(items)`` for a plain ``str`` separator and a list or tuple display."""
+    res = sep.join(items)
+    # One tagged item is the common case: find it, then place its ranges once.
+    ls = len(sep)
+    pos = 0
+    hit = 0
+    tp: Any = None
+    for it in items:
+        if type(it) is TaintedStr:
+            if tp is not None:
+                return _join_str(sep, items, res)
+            hit = pos
+            tp = it
+        pos += len(it) + ls
+    if tp is None:
+        return res
+    n = len(tp)
+    if not n:
+        return res
+    r = tp._pt_ranges
+    o = _str_new(TaintedStr, res)
+    if type(r) is frozenset:
+        o._pt_ranges = r if n == len(res) else ((hit, hit + n, r),)
+    else:
+        o._pt_ranges = tuple([(a + hit, b + hit, ts) for a, b, ts in r]) if hit else r
     return o
 
 
@@ -174,9 +207,10 @@ def join_const(sep: Any, items: Any) -> Any:
         items = seq
     res = sep.join(items)
     if len(items) <= 12:
+        # items of exactly the separator's type carry no tags (one test per item)
+        ts = type(sep)
         for x in items:
-            t = type(x)
-            if t is TaintedStr or t is TaintedBytes:
+            if type(x) is not ts:
                 break
         else:
             return res
@@ -260,18 +294,25 @@ __all__ = [
     "format_",
     "format_map",
     "fstring_slow",
+    "fstring_tagged",
     "imod",
     "join",
     "join_const",
+    "join_str",
     "mod",
 ]
 
 # Names the rewritten code uses, injected into each instrumented module's globals.
 GLOBALS: dict[str, Any] = {
     "_pt_fslow": fstring_slow,
+    "_pt_fstr": fstring_tagged,
+    "_pt_sjoin": "".join,
     "_pt_ascii": ascii_,
     "_pt_join": join,
     "_pt_join_const": join_const,
+    "_pt_join_str": join_str,
+    "_pt_brace": brace_format,
+    "_pt_percent": percent_format,
     "_pt_format": format_,
     "_pt_format_map": format_map,
     "_pt_mod": mod,

@@ -311,12 +311,11 @@ def _join_def(
         check_t = "_B" if isinstance(sep, bytes) else "_S"
     check = " and ".join(f"_T({p}) is {check_t}" for p in params) or "True"
     sig = ", ".join([*head, *params, _DEFAULTS])
-    src = (
-        f"def {fname}({sig}):\n"
-        f"    if {check}:\n"
-        f"        return {m}({items})\n"
-        f"    return _pt_join({m}, {items})\n"
-    )
+    if isinstance(sep, str):  # a literal str separator: straight to the str join
+        slow = f"_pt_join_str(_pt_c{len(consts) - 1}, {items})"
+    else:
+        slow = f"_pt_join({m}, {items})"
+    src = f"def {fname}({sig}):\n    if {check}:\n        return {m}({items})\n    return {slow}\n"
     return _def(src, consts)
 
 
@@ -334,12 +333,13 @@ def _format_def(
     check = " and ".join(f"_T({p}) in _P" for p in params) or "True"
     sig = ", ".join([*head, *params, _DEFAULTS])
     call = ", ".join(argl)
-    src = (
-        f"def {fname}({sig}):\n"
-        f"    if {check}:\n"
-        f"        return {m}({call})\n"
-        f"    return _pt_format({m}, {call})\n"
-    )
+    if tmpl is None:
+        slow = f"_pt_format({m}, {call})"
+    else:  # a literal str template: straight to the tag-keeping str.format
+        pos = "".join(f"{e}, " for e in exprs[:npos])
+        kws = ", ".join(f"{k!r}: {e}" for k, e in zip(names, exprs[npos:], strict=True))
+        slow = f"_pt_brace(_pt_c{len(consts) - 1}, ({pos}), {{{kws}}})"
+    src = f"def {fname}({sig}):\n    if {check}:\n        return {m}({call})\n    return {slow}\n"
     return _def(src, consts)
 
 
@@ -354,11 +354,13 @@ def _mod_def(fname: str, tmpl: Any, shape: tuple[Any, ...]) -> ast.stmt:
         consts.append(tmpl)
     check = " and ".join(f"_T({p}) in _P" for p in params) or "True"
     sig = ", ".join([*head, *params, _DEFAULTS])
+    # a literal str template: straight to the tag-keeping `%` (what `_pt_mod` would pick)
+    mod = "_pt_percent" if type(tmpl) is str else "_pt_mod"
     src = (
         f"def {fname}({sig}):\n"
         f"    if {check}:\n"
         f"        return {left} % {tup}\n"
-        f"    return _pt_mod({left}, {tup})\n"
+        f"    return {mod}({left}, {tup})\n"
     )
     return _def(src, consts)
 
@@ -368,11 +370,18 @@ def _fstring_def(fname: str, literals: tuple[str, ...]) -> ast.stmt:
     n = len(literals) - 1
     params = [f"_{i}" for i in range(n)]
     check = " and ".join(f"_T({p}) is _S" for p in params)
+    parts: list[str] = []
+    for i, lit in enumerate(literals):
+        if lit:
+            parts.append(repr(lit))
+        if i < n:
+            parts.append(params[i])
+    offsets = tuple(len(lit) for lit in literals[:-1])
     src = (
         f"def {fname}({', '.join(params)}, _T=_pt_type, _S=_pt_str):\n"
         f"    if {check}:\n"
         f"        return PLACEHOLDER\n"
-        f"    return _pt_fslow({literals!r}, {', '.join(params)})\n"
+        f"    return _pt_fstr(_pt_sjoin(({', '.join(parts)},)), {offsets!r}, {', '.join(params)})\n"
     )
     fdef = ast.parse(src).body[0]
     assert isinstance(fdef, ast.FunctionDef)
