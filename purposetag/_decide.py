@@ -74,3 +74,44 @@ def tag_allowed(tag: Tag, use: str) -> bool:
 def denied_tags(tags: Iterable[Tag], use: str) -> frozenset[Tag]:
     """The tags among `tags` that do not allow `use`."""
     return frozenset(t for t in tags if not tag_allowed(t, use))
+
+
+# use -> {tag set: the policy that allows `use` for every tag of the set}.  Only sets
+# the policy alone allows (steps 1-3) are kept: such a verdict never depends on
+# consent, so it holds as long as the configured policy is the same object (a
+# `Policy` is immutable; `configure(policy=...)` installs a new one).  Denials and
+# consent-dependent sets are decided afresh at every check.
+_ALLOWED: dict[str, dict[frozenset[Tag], object]] = {}
+_ALLOWED_MAX = 1024
+
+
+def allowed_cache(use: str) -> dict[frozenset[Tag], object]:
+    """The cache of tag sets the policy allows for `use` (cleared when full, never replaced)."""
+    cache = _ALLOWED.get(use)
+    if cache is None:
+        if len(_ALLOWED) >= _ALLOWED_MAX:
+            for stale in _ALLOWED.values():
+                stale.clear()
+            _ALLOWED.clear()
+        cache = _ALLOWED[use] = {}
+    return cache
+
+
+def policy_allows(tags: frozenset[Tag], use: str, cache: dict[frozenset[Tag], object]) -> bool:
+    """True when the policy alone allows `use` for every tag in `tags` (consent not needed).
+
+    False means "not by the policy alone": the caller decides tag by tag
+    (`denied_tags`), asking for consent where a tag has a subject.  `cache` is
+    ``allowed_cache(use)``.
+    """
+    policy = _settings._current.policy
+    if cache.get(tags) is policy:
+        return True
+    decide = policy.decide
+    for t in tags:
+        if decide(t, use) is not True:
+            return False
+    if len(cache) >= _ALLOWED_MAX:
+        cache.clear()
+    cache[tags] = policy
+    return True

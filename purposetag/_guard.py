@@ -34,57 +34,127 @@ from ._context import (
     scoped_gen,
 )
 from ._errors import PolicyError, PurposeTagError, PurposeViolation
+from ._proxy import TaggedValue
 from ._purposes import validate_purpose
 from ._ranges import TagSet
+from ._ranges import union as _union_ranges
 from ._scan import ATOMIC, Finding, Scanner, report_truncation
 from ._settings import Mode, validate_mode
 from ._tags import Tag
+from ._tainted import TaintedBytes, TaintedStr
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 _settings_mod = sys.modules["purposetag._settings"]
+_EMPTY: TagSet = frozenset()
 
 
-def _flat_clean(value: Any) -> bool:
-    """True for an exact list/tuple/dict holding only atoms: nothing to scan.
+def _leaf_allowed(v: Any, t: type, use: str, cache: dict[TagSet, object]) -> bool:
+    """Is `v` (of type `t`, not atomic) a tagged leaf whose tags the policy allows for `use`?
 
-    Small containers are checked with a plain loop; large ones in C
-    (``issuperset`` builds a set of the element types, ~10 ns per element).
+    Tagged strings and proxies over atoms are leaves; anything else is not (False).
     """
-    t = type(value)
-    if t is not dict and t is not list and t is not tuple:
+    if t is TaintedStr or t is TaintedBytes:
+        r = v._pt_ranges
+        if type(r) is frozenset:
+            ts = r
+        else:  # pieces of one tagged value: usually one shared set, no union to build
+            ts = r[0][2]
+            for piece in r:
+                if piece[2] is not ts:
+                    ts = _union_ranges(r)
+                    break
+    elif t is TaggedValue and type(v.__wrapped__) in ATOMIC:
+        ts = v._self_tags
+    else:
         return False
-    if len(value) > 8 and len(value) > _settings_mod._current.max_items:
-        return False  # let the scanner charge and report the limit
-    if t is dict:
-        if len(value) > 8:
-            return ATOMIC.issuperset(map(type, dict.values(value))) and ATOMIC.issuperset(
-                map(type, dict.keys(value))
-            )
-        for k, v in dict.items(value):
-            if type(v) not in ATOMIC or type(k) not in ATOMIC:
+    return cache.get(ts) is _settings_mod._current.policy or _decide.policy_allows(ts, use, cache)
+
+
+def _quick_allowed(values: Iterable[Any], use: str, cache: dict[TagSet, object]) -> bool:
+    """True when a full scan of `values` would find nothing `use` may not see.
+
+    Covers the common calls without building a `Scanner`: atoms, tagged strings
+    (and proxies over atoms) whose every tag the policy allows for `use`, and
+    exact lists/tuples/dicts of those.  False means "scan": something deeper, a
+    tag the policy does not allow by itself (consent, denial: decided and
+    reported by the scan), or more items than ``max_items`` (reported by the scan).
+    Small containers are checked with a plain loop; large ones in C
+    (``issuperset`` builds a set of the element types, ~10 ns per element) and
+    are left to the scan if they hold anything but atoms.
+    """
+    current = _settings_mod._current
+    policy = current.policy
+    budget = current.max_items
+    for v in values:
+        t = type(v)
+        if t in ATOMIC:
+            continue
+        if t is TaintedStr:  # the usual tagged argument: one shared, allowed set
+            r = v._pt_ranges
+            if type(r) is frozenset and cache.get(r) is policy:
+                continue
+        if t is list or t is tuple:
+            n = len(v)
+            budget -= n
+            if budget < 0:
                 return False
-        return True
-    if t is list or t is tuple:
-        if len(value) > 8:
-            return ATOMIC.issuperset(map(type, value))
-        for v in value:
-            if type(v) not in ATOMIC:
+            if n > 8:
+                if ATOMIC.issuperset(map(type, v)):
+                    continue
                 return False
-        return True
-    return False
+            for x in v:
+                tx = type(x)
+                if tx in ATOMIC:
+                    continue
+                if tx is TaintedStr:
+                    r = x._pt_ranges
+                    if type(r) is frozenset and cache.get(r) is policy:
+                        continue
+                if not _leaf_allowed(x, tx, use, cache):
+                    return False
+        elif t is dict:
+            n = len(v)
+            budget -= n
+            if budget < 0:
+                return False
+            if n > 8:
+                if ATOMIC.issuperset(map(type, dict.values(v))) and ATOMIC.issuperset(
+                    map(type, dict.keys(v))
+                ):
+                    continue
+                return False
+            for k, x in dict.items(v):
+                tx = type(x)
+                if tx not in ATOMIC:
+                    if tx is TaintedStr:
+                        r = x._pt_ranges
+                        if type(r) is frozenset and cache.get(r) is policy:
+                            pass
+                        elif not _leaf_allowed(x, tx, use, cache):
+                            return False
+                    elif not _leaf_allowed(x, tx, use, cache):
+                        return False
+                tx = type(k)
+                if tx not in ATOMIC and not _leaf_allowed(k, tx, use, cache):
+                    return False
+        elif not _leaf_allowed(v, t, use, cache):
+            return False
+    return True
 
 
 class Sink:
     """What one guard checks: its name (``module.qualname``), its use, its own mode."""
 
-    __slots__ = ("mode", "name", "use")
+    __slots__ = ("allowed", "mode", "name", "use")
 
     def __init__(self, name: str, use: str | None, mode: Mode | None) -> None:
         self.name = name
         self.use = use
         self.mode = mode
+        # tag sets the policy allows for `use` (`_decide.allowed_cache`)
+        self.allowed = None if use is None else _decide.allowed_cache(use)
 
     def __repr__(self) -> str:
         return f"Sink({self.name!r}, use={self.use!r}, mode={self.mode!r})"
@@ -96,7 +166,8 @@ class Sink:
     def check_call(self, mode: Mode, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Scan a call's arguments in `mode` (not ``off``); raise or log a violation."""
         use = self.use
-        if use is None:
+        cache = self.allowed
+        if use is None or cache is None:
             use = SCOPE_USE.get()
             if use is None:
                 raise PolicyError(
@@ -104,15 +175,11 @@ class Sink:
                     "is active; write @pt.guard('marketing.advertising') or call it inside "
                     "`with pt.processing('marketing.advertising'):`"
                 )
-        for a in args:
-            if type(a) not in ATOMIC and not _flat_clean(a):
-                break
-        else:
-            for a in kwargs.values():
-                if type(a) not in ATOMIC and not _flat_clean(a):
-                    break
-            else:
-                return
+            cache = _decide.allowed_cache(use)
+        if _quick_allowed(args, use, cache) and (
+            not kwargs or _quick_allowed(kwargs.values(), use, cache)
+        ):
+            return
         roots: list[tuple[object, str]] = [(a, f"args[{i}]") for i, a in enumerate(args)]
         for i, (k, a) in enumerate(kwargs.items()):
             root = f"kwargs[{k!r}]" if type(k) is str and k.isidentifier() else f"list(kwargs)[{i}]"
@@ -151,10 +218,14 @@ def judge(found: list[Finding], use: str) -> tuple[str, object, TagSet] | None:
     decided: dict[TagSet, TagSet] = {}
     denied: set[Tag] = set()
     first: Finding | None = None
+    cache = _decide.allowed_cache(use)
     for finding in found:
         bad = decided.get(finding.tags)
         if bad is None:
-            bad = decided[finding.tags] = _decide.denied_tags(finding.tags, use)
+            if _decide.policy_allows(finding.tags, use, cache):
+                bad = decided[finding.tags] = _EMPTY
+            else:
+                bad = decided[finding.tags] = _decide.denied_tags(finding.tags, use)
         if bad:
             denied |= bad
             if first is None:
@@ -212,6 +283,9 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
     use = sink.use
     name = sink.name
     check_call = sink.check_call
+    cache = sink.allowed  # None when the use comes from a pt.processing() scope
+    quick = _quick_allowed
+    quick_use = use or ""  # read only when `cache` is set, i.e. the guard has a use
     env = _ENV_DATA
     env_key = _ENV_KEY
     scope_mode = SCOPE_MODE.get
@@ -225,18 +299,21 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
             else:
                 mode = effective_mode(own_mode)
             if mode != "off":
-                if use is not None and not kwargs:
+                if kwargs or cache is None:
+                    check_call(mode, args, kwargs)
+                else:
                     for a in args:
                         if type(a) not in atomic:
-                            check_call(mode, args, kwargs)
+                            if not quick(args, quick_use, cache):
+                                check_call(mode, args, kwargs)
                             break
-                else:
-                    check_call(mode, args, kwargs)
         except PurposeTagError:
             raise
         except Exception as exc:
             _events.internal_error(f"guard {name}", exc)
-        return fn(*args, **kwargs)
+        if kwargs:
+            return fn(*args, **kwargs)
+        return fn(*args)
 
     namespace: dict[str, Any] = {"__call__": __call__}
     if inspect.isfunction(fn) and not (
@@ -254,13 +331,14 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
                 else:
                     mode = effective_mode(own_mode)
                 if mode != "off":
-                    if use is not None and not kwargs:
+                    if kwargs or cache is None:
+                        check_call(mode, args, kwargs)
+                    else:
                         for a in args:
                             if type(a) not in atomic:
-                                check_call(mode, args, kwargs)
+                                if not quick(args, quick_use, cache):
+                                    check_call(mode, args, kwargs)
                                 break
-                    else:
-                        check_call(mode, args, kwargs)
             except PurposeTagError:
                 raise
             except Exception as exc:

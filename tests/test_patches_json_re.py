@@ -120,3 +120,29 @@ def test_untagged_results_are_plain() -> None:
     assert type(m).__name__ == "Match"
     assert type(re.sub("a", "b", "aa")) is str
     assert re.findall(r"\d", "a1b2") == ["1", "2"]
+
+
+def test_instrumented_pattern_behaves_like_re_pattern() -> None:
+    import copy as copy_
+    import pickle as pickle_
+    import re as re_
+    import weakref as weakref_
+
+    import purposetag as pt_
+
+    pt_.instrument()
+    try:
+        p = re_.compile(r"(\w+)@")
+        assert isinstance(p, re_.Pattern)
+        assert re_.compile(p) is p
+        assert p == re_.compile(r"(\w+)@")
+        assert hash(p) == hash(re_.compile(r"(\w+)@"))
+        assert repr(p) == "re.compile('(\\\\w+)@')"
+        assert weakref_.ref(p)() is p
+        assert copy_.copy(p) == p
+        back = pickle_.loads(pickle_.dumps(p))
+        assert back.pattern == p.pattern
+        m = p.search(pt_.tag("id bob@x", "p"))
+        assert m is not None and pt_.tags(m.group(1))
+    finally:
+        pt_.uninstrument()

@@ -55,13 +55,17 @@ class TaggedHash:
                 fallback("hashlib.update", exc)
 
     def digest(self, *args: Any) -> bytes:
-        res: bytes = self._h.digest(*args) if args else self._h.digest()
         t = self._pt_tags
+        if t is None and not args:
+            return self._h.digest()  # type: ignore[no-any-return]
+        res: bytes = self._h.digest(*args)
         return res if t is None else mk_bytes(res, t)
 
     def hexdigest(self, *args: Any) -> str:
-        res: str = self._h.hexdigest(*args) if args else self._h.hexdigest()
         t = self._pt_tags
+        if t is None and not args:
+            return self._h.hexdigest()  # type: ignore[no-any-return]
+        res: str = self._h.hexdigest(*args)
         return res if t is None else mk_str(res, t)
 
     def copy(self) -> TaggedHash:
@@ -79,12 +83,40 @@ class TaggedHash:
     def block_size(self) -> int:
         return self._h.block_size  # type: ignore[no-any-return]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._h, name)
-
     def __repr__(self) -> str:
         return repr(self._h)
 
+
+def _forward(name: str) -> property:
+    def get(self: TaggedHash) -> Any:
+        return getattr(self._h, name)
+
+    get.__name__ = name
+    return property(get)
+
+
+def _hash_attributes() -> set[str]:
+    """Every non-dunder attribute of the hash (and HMAC) objects the patches wrap."""
+    names: set[str] = set()
+    samples: list[Any] = [hmac.new(b"k", digestmod="sha256")]
+    for ctor in _CONSTRUCTORS:
+        fn = getattr(hashlib, ctor, None)
+        if fn is not None:
+            try:
+                samples.append(fn())
+            except Exception:  # pragma: no cover - an algorithm the build lacks
+                continue
+    for h in samples:
+        names.update(n for n in dir(type(h)) if not n.startswith("__"))
+    return names
+
+
+# The other attributes are forwarded by name, as properties: a `__getattr__` would
+# put every attribute read of the class (``h.hexdigest``, ``self._h``) on CPython's
+# slow, unspecialized path.
+for _name in sorted(_hash_attributes() - set(dir(TaggedHash))):
+    setattr(TaggedHash, _name, _forward(_name))
+del _name
 
 _bytes = bytes
 
@@ -106,20 +138,23 @@ def _tags_or_none(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TagSet | Non
         return None
 
 
+_MISSING: Any = object()
+
+
 def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
-    def constructor(*args: Any, **kwargs: Any) -> TaggedHash:
-        if kwargs:
-            h = orig(*args, **kwargs)
-            tags = _tags_or_none(args, kwargs)
-        else:
-            h = orig(*args)
-            # the common case, ``sha256(b"...")`` or ``sha256()``: nothing to look at
-            tags = None if not args or type(args[0]) is _bytes else _tags_or_none(args, kwargs)
-            if tags is None and len(args) > 1:
-                tags = _tags_or_none(args, kwargs)
+    # `data` is positional-only so the common call, ``sha256(b"...")``, builds no
+    # argument tuple; everything else (keywords, ``new(name, data)``) takes the
+    # general path.
+    def constructor(data: Any = _MISSING, /, *args: Any, **kwargs: Any) -> TaggedHash:
         o = TaggedHash()
-        o._h = h
-        o._pt_tags = tags
+        if type(data) is _bytes and not args and not kwargs:
+            o._h = orig(data)
+            o._pt_tags = None
+            return o
+        if data is not _MISSING:
+            args = (data, *args)
+        o._h = orig(*args, **kwargs)
+        o._pt_tags = _tags_or_none(args, kwargs) if args or kwargs else None
         return o
 
     constructor.__name__ = getattr(orig, "__name__", "constructor")
@@ -143,10 +178,18 @@ def _pair_tags(key: Any, msg: Any) -> TagSet | None:
 
 def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
     def new(key: Any, msg: Any = None, digestmod: Any = "") -> TaggedHash:
-        h = orig(key, msg, _unwrap_digestmod(digestmod))
         o = TaggedHash()
-        o._h = h
-        o._pt_tags = _pair_tags(key, msg)
+        o._h = orig(
+            key,
+            msg,
+            # the common ``"sha256"``: no attribute look-up (and miss)
+            digestmod if type(digestmod) is str else _unwrap_digestmod(digestmod),
+        )
+        o._pt_tags = (
+            None
+            if type(key) is _bytes and (msg is None or type(msg) is _bytes)
+            else _tags_or_none((key, msg), {})
+        )
         return o
 
     new.__doc__ = orig.__doc__

@@ -18,7 +18,7 @@ from typing import Any
 from .. import _ranges as R
 from .._ranges import Ranges, Triple
 from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
-from ._patching import all_plain, fallback, has_tags, patch, tags_in
+from ._patching import _PLAIN, all_plain, fallback, has_tags, patch, tags_in
 
 _NO_TAGS: frozenset[Any] = frozenset()
 
@@ -58,7 +58,7 @@ class _Marks:
         return R.normalize(out, stop - start)
 
 
-def _memory_file(base: Any, mk: Callable[[Any, Ranges | None], Any]) -> Any:
+def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]) -> Any:
     b_write = base.write
     b_getvalue = base.getvalue
 
@@ -66,6 +66,8 @@ def _memory_file(base: Any, mk: Callable[[Any, Ranges | None], Any]) -> Any:
         _pt_marks: _Marks | None = None
 
         def write(self, s: Any) -> int:
+            if type(s) is plain:  # the usual write: one check, then the C method
+                return b_write(self, s)  # type: ignore[no-any-return]
             t = type(s)
             if t is not TaintedStr and t is not TaintedBytes:
                 return b_write(self, s)  # type: ignore[no-any-return]
@@ -142,8 +144,8 @@ def _memory_file(base: Any, mk: Callable[[Any, Ranges | None], Any]) -> Any:
     return Tagged
 
 
-TaggedStringIO = _memory_file(io.StringIO, mk_str)
-TaggedBytesIO = _memory_file(io.BytesIO, mk_bytes)
+TaggedStringIO = _memory_file(io.StringIO, str, mk_str)
+TaggedBytesIO = _memory_file(io.BytesIO, bytes, mk_bytes)
 
 
 class _LineCapture:
@@ -158,20 +160,30 @@ class _LineCapture:
 
 
 class TaggedCsvWriter:
-    """A csv writer that writes rows holding tagged values as one tagged line."""
+    """A csv writer that writes rows holding tagged values as one tagged line.
 
-    __slots__ = ("_args", "_capture", "_file", "_orig", "_side", "_w")
+    Rows of plain values go straight to the real writer.  A row with tags is
+    written by a second writer of the same dialect into a `_LineCapture`, and the
+    line handed to the file tagged.
+    """
 
-    def __init__(self, orig: Callable[..., Any], f: Any, args: Any, kwargs: Any) -> None:
-        self._w = orig(f, *args, **kwargs)
-        self._file = f
-        self._orig = orig
-        self._args = (args, kwargs)
-        self._capture: _LineCapture | None = None
-        self._side: Any = None
+    __slots__ = ("_file", "_side", "_spec", "_w")
+
+    _w: Any
+    _file: Any
+    _spec: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+    _side: tuple[Any, _LineCapture] | None
 
     def writerow(self, row: Any) -> Any:
-        if type(row) is not list and type(row) is not tuple:
+        t = type(row)
+        if t is list or t is tuple:
+            for v in row:
+                tv = type(v)
+                if tv is not str and tv not in _PLAIN:
+                    break
+            else:  # the usual row: plain strings and numbers
+                return self._w.writerow(row)
+        else:
             try:
                 row = list(row)  # iterate once (DictWriter hands over a generator)
             except TypeError:
@@ -180,15 +192,16 @@ class TaggedCsvWriter:
             tags = tags_in(row) if has_tags(row) else _NO_TAGS
         except Exception as exc:
             fallback("csv.writerow", exc)
-            tags = frozenset()
+            tags = _NO_TAGS
         if not tags:
             return self._w.writerow(row)
-        if self._capture is None:  # a second writer, same dialect, that writes to us
-            self._capture = _LineCapture()
-            args, kwargs = self._args
-            self._side = self._orig(self._capture, *args, **kwargs)
-        self._side.writerow(row)
-        return self._file.write(mk_str(self._capture.line, tags))
+        side = self._side
+        if side is None:  # a second writer, same dialect, that writes to us
+            orig, args, kwargs = self._spec
+            capture = _LineCapture()
+            side = self._side = (orig(capture, *args, **kwargs), capture)
+        side[0].writerow(row)
+        return self._file.write(mk_str(side[1].line, tags))
 
     def writerows(self, rows: Iterable[Any]) -> None:
         for row in rows:
@@ -198,31 +211,47 @@ class TaggedCsvWriter:
     def dialect(self) -> Any:
         return self._w.dialect
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._w, name)
-
 
 def _csv_writer(orig: Callable[..., Any]) -> Callable[..., Any]:
-    def writer(f: Any, *args: Any, **kwargs: Any) -> TaggedCsvWriter:
-        return TaggedCsvWriter(orig, f, args, kwargs)
+    def writer(f: Any, /, *args: Any, **kwargs: Any) -> TaggedCsvWriter:
+        o = TaggedCsvWriter()
+        o._w = orig(f, *args, **kwargs) if args or kwargs else orig(f)
+        o._file = f
+        o._spec = (orig, args, kwargs)
+        o._side = None
+        return o
 
     writer.__doc__ = orig.__doc__
     writer.__wrapped__ = orig  # type: ignore[attr-defined]
     return writer
 
 
+_NO_MAPPING: Any = object()
+
+
 def _template_method(orig: Callable[..., str], where: str) -> Callable[..., str]:
-    def method(self: string.Template, mapping: Any = None, /, **kws: Any) -> str:
-        res = orig(self, mapping, **kws) if mapping is not None else orig(self, **kws)
-        if (
-            type(self.template) is str
-            and (
-                mapping is None
-                or (type(mapping) is dict and all_plain(map(type, mapping.values())))
-            )
-            and all_plain(map(type, kws.values()))
-        ):
-            return res
+    def method(self: string.Template, mapping: Any = _NO_MAPPING, /, **kws: Any) -> str:
+        if mapping is _NO_MAPPING:
+            # ``substitute(**kws)`` is ``substitute(kws)``: hand over the dict we
+            # already have instead of unpacking it into a second one
+            res = orig(self, kws)
+            if type(self.template) is str:
+                for v in kws.values():
+                    t = type(v)
+                    if t is not str and t not in _PLAIN:
+                        break
+                else:  # the usual call: a plain template, plain keyword values
+                    return res
+            mapping = None
+        else:
+            res = orig(self, mapping, **kws)
+            if (
+                type(self.template) is str
+                and type(mapping) is dict
+                and all_plain(map(type, mapping.values()))
+                and all_plain(map(type, kws.values()))
+            ):
+                return res
         try:
             tags = R.union_all(
                 (_rng(self.template), tags_in(mapping) or None, tags_in(kws) or None)

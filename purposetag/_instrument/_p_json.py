@@ -73,9 +73,25 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     return out  # type: ignore[no-any-return]
 
 
+def _is_stdlib(fn: Callable[..., Any]) -> bool:
+    """Is `fn` the `json` module's own function (not somebody else's wrapper)?"""
+    code = getattr(fn, "__code__", None)
+    return code is not None and code.co_filename == json.__file__
+
+
 def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
+    # Without keyword arguments the stdlib's dumps() is ``_default_encoder.encode(obj)``
+    # after checking its nine defaults; do that directly and spend the time saved on
+    # looking for tags.
+    default_only = _is_stdlib(orig)
+
     def dumps(obj: Any, **kw: Any) -> str:
-        res = orig(obj, **kw) if kw else orig(obj)
+        if kw:
+            res = orig(obj, **kw)
+        elif default_only:
+            res = json._default_encoder.encode(obj)  # type: ignore[attr-defined]
+        else:
+            res = orig(obj)
         try:
             if not has_tags(obj):
                 return res

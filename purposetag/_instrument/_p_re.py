@@ -204,16 +204,39 @@ def _finditer(it: Iterator[Any], r: Ranges | None) -> Iterator[Any]:
 _MAX = 2**63 - 1
 
 
-class TaggedPattern(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
-    """``re.compile(...)`` while instrumented: a `Pattern` whose results keep tags."""
+class TaggedPattern:
+    """``re.compile(...)`` while instrumented: a `Pattern` whose results keep tags.
+
+    A small wrapper rather than a proxy (a method call through a proxy costs
+    twice the plain search it wraps): every attribute of `re.Pattern` is spelled
+    out, ``isinstance(p, re.Pattern)`` holds through ``__class__``, equality,
+    hashing, ``repr``, copying and pickling are the wrapped pattern's.
+    """
+
+    __slots__ = ("__weakref__", "__wrapped__")
+
+    __wrapped__: re.Pattern[Any]
+
+    def __init__(self, pattern: re.Pattern[Any]) -> None:
+        self.__wrapped__ = pattern
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # what isinstance() asks
+        return _Pattern
 
     def match(self, string: Any, pos: int = 0, endpos: int = _MAX) -> Any:
+        if type(string) is str:
+            return self.__wrapped__.match(string, pos, endpos)
         return _wrap_match(self.__wrapped__.match(string, pos, endpos), _rng(string))
 
     def search(self, string: Any, pos: int = 0, endpos: int = _MAX) -> Any:
+        if type(string) is str:
+            return self.__wrapped__.search(string, pos, endpos)
         return _wrap_match(self.__wrapped__.search(string, pos, endpos), _rng(string))
 
     def fullmatch(self, string: Any, pos: int = 0, endpos: int = _MAX) -> Any:
+        if type(string) is str:
+            return self.__wrapped__.fullmatch(string, pos, endpos)
         return _wrap_match(self.__wrapped__.fullmatch(string, pos, endpos), _rng(string))
 
     def sub(self, repl: Any, string: Any, count: int = 0) -> Any:
@@ -249,6 +272,44 @@ class TaggedPattern(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
         r = _rng(string)
         return it if r is None else _finditer(it, r)
 
+    def scanner(self, string: Any, pos: int = 0, endpos: int = _MAX) -> Any:
+        return self.__wrapped__.scanner(string, pos, endpos)  # type: ignore[attr-defined]
+
+    @property
+    def pattern(self) -> Any:
+        return self.__wrapped__.pattern
+
+    @property
+    def flags(self) -> int:
+        return self.__wrapped__.flags
+
+    @property
+    def groups(self) -> int:
+        return self.__wrapped__.groups
+
+    @property
+    def groupindex(self) -> Any:
+        return self.__wrapped__.groupindex
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is TaggedPattern:
+            other = other.__wrapped__
+        return self.__wrapped__ == other
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is TaggedPattern:
+            other = other.__wrapped__
+        return self.__wrapped__ != other
+
+    def __hash__(self) -> int:
+        return hash(self.__wrapped__)
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+    def __dir__(self) -> list[str]:
+        return dir(self.__wrapped__)
+
     def __copy__(self) -> TaggedPattern:
         return self
 
@@ -256,7 +317,9 @@ class TaggedPattern(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
         return self
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return self.__wrapped__.__reduce_ex__(protocol)
+        # as `re` registers for patterns with copyreg: recompiled on load
+        p = self.__wrapped__
+        return _compile, (p.pattern, p.flags)
 
 
 def _guarded(fn: Callable[[], Any], res: Any, where: str) -> Any:

@@ -24,6 +24,7 @@ _SCALARS = frozenset({int, float, bool, type(None), complex})
 _str_new = str.__new__
 all_plain = _PLAIN.issuperset
 _EMPTY: TagSet = frozenset()
+_MISSING: Any = object()
 
 # (owner object, attribute name) -> original value
 _originals: dict[tuple[Any, str], Any] = {}
@@ -63,15 +64,42 @@ _CONTAINERS = (list, tuple, set, frozenset)
 
 
 def has_tags(value: Any, depth: int = 32) -> bool:
-    """Is `tags_in(value)` non-empty?  A plain scan with early exits, no set building."""
+    """Is `tags_in(value)` non-empty?  A plain scan with early exits, no set building.
+
+    Exact dicts, lists and tuples (a JSON document, a row, an argument tuple) are
+    walked in loops that look at nothing but the type of a plain string or number.
+    """
     t = type(value)
+    if t is dict and depth > 0:
+        for v in dict.values(value):
+            tv = type(v)
+            if tv is str or tv in _PLAIN:
+                continue
+            if tv is list and depth > 1:  # a list in a document: one call fewer per list
+                for x in v:
+                    tx = type(x)
+                    if tx is not str and tx not in _PLAIN and has_tags(x, depth - 2):
+                        return True
+            elif has_tags(v, depth - 1):
+                return True
+        for k in dict.keys(value):
+            tk = type(k)
+            if tk is not str and tk not in _PLAIN and has_tags(k, depth - 1):
+                return True
+        return False
     if t is str or t in _PLAIN:
         return False
     if t is TaintedStr or t is TaintedBytes or t is TaggedValue:
         return True
     if depth <= 0:
         return False
-    if t is dict or isinstance(value, dict):
+    if t is list or t is tuple:
+        for v in value:
+            tv = type(v)
+            if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
+                return True
+        return False
+    if isinstance(value, dict):
         for k, v in value.items():
             tv = type(v)
             if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
@@ -134,12 +162,61 @@ def tag_deep(value: Any, tags: TagSet) -> Any:
     """
     if not tags:
         return value
-    return _tag_deep(value, intern_tags(tags))
-
-
-def _tag_deep(value: Any, tags: TagSet) -> Any:
+    tags = intern_tags(tags)
     t = type(value)
-    if t is str:  # the bulk of a parsed document: a plain string takes `tags` as they are
+    if t is str:
+        o = _str_new(TaintedStr, value)
+        o._pt_ranges = tags
+        return o
+    if t in _SCALARS:
+        return value
+    return _tag_deep(value, tags, {})
+
+
+def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
+    """`tag_deep` below the top.  The bulk of a parsed document is plain strings in
+    exact dicts and lists: those are handled in the loops, each plain string
+    getting the one shared `tags` object as its ranges.  `keys` maps a plain dict
+    key to its tagged copy, so a list of records shares one tagged string per key
+    name (as the json parser shares the plain ones).
+    """
+    t = type(value)
+    if t is dict:
+        new: Any = {}
+        for k, v in dict.items(value):
+            if type(k) is str:
+                tk = keys.get(k)
+                if tk is None:
+                    tk = keys[k] = _str_new(TaintedStr, k)
+                    tk._pt_ranges = tags
+                k = tk
+            else:
+                k = _tag_deep(k, tags, keys)
+            tv = type(v)
+            if tv is str:
+                o = _str_new(TaintedStr, v)
+                o._pt_ranges = tags
+                new[k] = o
+            elif tv in _SCALARS:
+                new[k] = v
+            else:
+                new[k] = _tag_deep(v, tags, keys)
+        return new
+    if t is list:
+        out: list[Any] = []
+        append = out.append
+        for v in value:
+            tv = type(v)
+            if tv is str:
+                o = _str_new(TaintedStr, v)
+                o._pt_ranges = tags
+                append(o)
+            elif tv in _SCALARS:
+                append(v)
+            else:
+                append(_tag_deep(v, tags, keys))
+        return out
+    if t is str:
         o = _str_new(TaintedStr, value)
         o._pt_ranges = tags
         return o
@@ -148,15 +225,15 @@ def _tag_deep(value: Any, tags: TagSet) -> Any:
     if isinstance(value, str | bytes):
         return tag_result(value, tags)
     if isinstance(value, dict):
-        new = {} if t is dict else value.copy()
+        new = value.copy()
         new.clear()
         for k, v in value.items():
-            new[_tag_deep(k, tags)] = _tag_deep(v, tags)
+            new[_tag_deep(k, tags, keys)] = _tag_deep(v, tags, keys)
         return new
     if isinstance(value, list):
-        return [_tag_deep(v, tags) for v in value]
+        return [_tag_deep(v, tags, keys) for v in value]
     if isinstance(value, tuple):
-        items = [_tag_deep(v, tags) for v in value]
+        items = [_tag_deep(v, tags, keys) for v in value]
         if hasattr(t, "_make"):
             return t._make(items)
         return tuple(items)
@@ -166,21 +243,31 @@ def _tag_deep(value: Any, tags: TagSet) -> Any:
 def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) -> Callable[..., Any]:
     """A wrapper of `fn` whose result carries (deeply) the union of its arguments' tags."""
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            res = fn(*args, **kwargs)
-            if not has_tags(args, 33) and not has_tags(kwargs, 33):
+    # `first` is positional-only so the common one-argument call builds no tuple
+    def wrapper(first: Any = _MISSING, /, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs and first is not _MISSING:
+            res = fn(first)
+            t = type(first)
+            if t is str or t in _PLAIN or not has_tags(first, 32):
                 return res
+            args = (first,)
         else:
-            res = fn(*args)
-            for a in args:  # usually one or two plain strings
-                t = type(a)
-                if t is not str and t not in _PLAIN:
-                    break
+            if first is not _MISSING:
+                args = (first, *args)
+            if kwargs:
+                res = fn(*args, **kwargs)
+                if not has_tags(args, 33) and not has_tags(kwargs, 33):
+                    return res
             else:
-                return res
-            if not has_tags(args, 33):
-                return res
+                res = fn(*args)
+                for a in args:  # usually one or two plain strings
+                    t = type(a)
+                    if t is not str and t not in _PLAIN:
+                        break
+                else:
+                    return res
+                if not has_tags(args, 33):
+                    return res
         try:
             tags = args_tags(args, kwargs)
             if tags:
