@@ -15,6 +15,7 @@ import html
 import importlib
 import io
 import json
+import os
 import re
 import string
 import subprocess
@@ -71,12 +72,14 @@ def work(a, n):
 """
 
 TIMER = r"""
-import sys, time, importlib
+import gc, sys, time, importlib
 sys.path.insert(0, {root!r})
 if {with_pt}:
     import purposetag as pt
     pt.instrument("not_this_one")
 mod = importlib.import_module("ptbench_plain_only")
+gc.collect()
+gc.disable()
 best = float("inf")
 for _ in range(15):
     t0 = time.perf_counter_ns()
@@ -119,11 +122,16 @@ def _plain_code_uninstrumented(root: Path) -> dict[str, Any]:
 
     def run(with_pt: bool) -> float:
         code = TIMER.format(root=str(root), with_pt=with_pt)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
         return float(out.stdout.strip())
 
+    # Separate processes (one never imports purposetag); alternate them so machine
+    # noise hits both, and keep each side's best.
     subject = baseline = float("inf")
-    for _ in range(3):
+    for _ in range(7):
         baseline = min(baseline, run(False))
         subject = min(subject, run(True))
     return result("plain_code_uninstrumented", subject, baseline, 1.02)

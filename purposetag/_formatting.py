@@ -67,10 +67,22 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     if r is None:
         du = deep_union(value)
         return du if du and piece else None
-    kept = len(piece) if len(piece) < len(text) else len(text)
-    if len(piece) == len(text) == kept:
+    n = len(piece)
+    if n == len(text) and piece == text:
         return r
-    at = 0 if left else len(piece) - kept
+    # piece == pad + text[:kept] (or text[:kept] + pad): precision may have cut the
+    # text and width padded it with spaces; find the longest such split.
+    kept = n if n < len(text) else len(text)
+    while kept > 0:
+        if left:
+            if piece.startswith(text[:kept]) and not piece[kept:].strip(" "):
+                break
+        elif piece.endswith(text[:kept]) and not piece[: n - kept].strip(" "):
+            break
+        kept -= 1
+    if kept == 0:
+        return R.union(r) if piece else None
+    at = 0 if left else n - kept
     return R.build(((at, None, 0), (kept, r, 0)), len(piece))
 
 

@@ -177,13 +177,20 @@ class Sink:
                 )
             cache = _decide.allowed_cache(use)
         if _quick_allowed(args, use, cache) and (
-            not kwargs or _quick_allowed(kwargs.values(), use, cache)
+            not kwargs
+            or (
+                _quick_allowed(kwargs.values(), use, cache)
+                and _quick_allowed(kwargs.keys(), use, cache)
+            )
         ):
             return
         roots: list[tuple[object, str]] = [(a, f"args[{i}]") for i, a in enumerate(args)]
         for i, (k, a) in enumerate(kwargs.items()):
-            root = f"kwargs[{k!r}]" if type(k) is str and k.isidentifier() else f"list(kwargs)[{i}]"
-            roots.append((a, root))
+            if type(k) is str and k.isidentifier():
+                roots.append((a, f"kwargs[{k!r}]"))
+            else:  # a tagged or odd keyword name: the name is data too, never shown
+                roots.append((k, f"list(kwargs)[{i}]"))
+                roots.append((a, f"list(kwargs.values())[{i}]"))
         inspect_values(self.name, use, mode, roots)
 
     def wrapper(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:

@@ -45,6 +45,12 @@ class RedactTagged:
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         for key, value in list(event_dict.items()):
+            if type(key) is not str and type(key) not in ATOMIC:  # a tagged key is data too
+                new_key = self._redact(key, 0, set())
+                if new_key is not _MISSING:
+                    del event_dict[key]
+                    key = new_key
+                    event_dict[key] = value
             if type(value) in ATOMIC:
                 continue
             new = self._redact(value, 0, set())

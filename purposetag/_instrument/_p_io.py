@@ -62,8 +62,21 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
     b_write = base.write
     b_getvalue = base.getvalue
 
+    b_init = base.__init__
+
     class Tagged(base):  # type: ignore[misc]
         _pt_marks: _Marks | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            b_init(self, *args, **kwargs)
+            initial: Any = args[0] if args else next(iter(kwargs.values()), None)
+            t = type(initial)
+            if t is TaintedStr or t is TaintedBytes:  # the initial value's tags
+                try:
+                    marks = self._pt_marks = _Marks()
+                    marks.add(0, initial._pt_ranges, len(initial))
+                except Exception as exc:
+                    fallback("io.init", exc)
 
         def write(self, s: Any) -> int:
             if type(s) is plain:  # the usual write: one check, then the C method

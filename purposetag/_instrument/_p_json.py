@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _ranges as R
+from .._proxy import TaggedValue
 from .._ranges import TagSet
 from .._tainted import _rng, join_tagged, mk_str
 from ._patching import fallback, has_tags, patch, tag_deep, tags_in
@@ -73,6 +74,31 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     return out  # type: ignore[no-any-return]
 
 
+def _has_proxy(v: Any, depth: int) -> bool:
+    if isinstance(v, TaggedValue):
+        return True
+    if depth > 64:
+        return False
+    if isinstance(v, dict):
+        return any(_has_proxy(k, depth + 1) or _has_proxy(x, depth + 1) for k, x in v.items())
+    if isinstance(v, list | tuple):
+        return any(_has_proxy(x, depth + 1) for x in v)
+    return False
+
+
+def _unproxy(v: Any, depth: int) -> Any:
+    """`v` with every `TaggedValue` replaced by the value it wraps (JSON containers)."""
+    while isinstance(v, TaggedValue):
+        v = v.__wrapped__
+    if depth > 64:
+        return v
+    if isinstance(v, dict):
+        return {_unproxy(k, depth + 1): _unproxy(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_unproxy(x, depth + 1) for x in v]
+    return v
+
+
 def _is_stdlib(fn: Callable[..., Any]) -> bool:
     """Is `fn` the `json` module's own function (not somebody else's wrapper)?"""
     code = getattr(fn, "__code__", None)
@@ -86,12 +112,20 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     default_only = _is_stdlib(orig)
 
     def dumps(obj: Any, **kw: Any) -> str:
-        if kw:
-            res = orig(obj, **kw)
-        elif default_only:
-            res = json._default_encoder.encode(obj)  # type: ignore[attr-defined]
-        else:
-            res = orig(obj)
+        try:
+            if kw:
+                res = orig(obj, **kw)
+            elif default_only:
+                res = json._default_encoder.encode(obj)  # type: ignore[attr-defined]
+            else:
+                res = orig(obj)
+        except TypeError:
+            # The C encoder checks exact types and refuses a proxied number; encode
+            # the values underneath and tag the whole text with every tag in `obj`.
+            if not _has_proxy(obj, 0):
+                raise
+            res = orig(_unproxy(obj, 0), **kw)
+            return mk_str(res, tags_in(obj) or None)
         try:
             if not has_tags(obj):
                 return res
