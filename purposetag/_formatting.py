@@ -86,6 +86,19 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     return R.build(((at, None, 0), (kept, r, 0)), len(piece))
 
 
+def _finish(parts: list[str], out: list[Any], pos: int) -> str:
+    """Join the formatted pieces; a `TaintedStr` when `out` holds any range."""
+    res = _s_join(parts)
+    if not out:
+        return res
+    o = _str_new(TaintedStr, res)
+    if len(out) == 1 and out[0][0] == 0 and out[0][1] == pos:
+        o._pt_ranges = out[0][2]
+    else:
+        o._pt_ranges = tuple(out)
+    return o
+
+
 # --- printf-style `%` ----------------------------------------------------------
 
 # A compiled template: a tuple of items; ``str`` items are literal text whose raw
@@ -291,15 +304,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             pos += len(piece)
         parts.append(lit)
         pos += len(lit)
-    res = _s_join(parts)
-    if not out:
-        return res
-    o = _str_new(TaintedStr, res)
-    if len(out) == 1 and out[0][0] == 0 and out[0][1] == pos:
-        o._pt_ranges = out[0][2]
-    else:
-        o._pt_ranges = tuple(out)
-    return o
+    return _finish(parts, out, pos)
 
 
 def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
@@ -637,15 +642,7 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
             pos += len(piece)
         parts.append(lit)
         pos += len(lit)
-    res = _s_join(parts)
-    if not out:
-        return res
-    o = _str_new(TaintedStr, res)
-    if len(out) == 1 and out[0][0] == 0 and out[0][1] == pos:
-        o._pt_ranges = out[0][2]
-    else:
-        o._pt_ranges = tuple(out)
-    return o
+    return _finish(parts, out, pos)
 
 
 def brace_format_map(template: str, mapping: Any) -> str:

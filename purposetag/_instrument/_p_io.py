@@ -21,6 +21,7 @@ from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
 from ._patching import _PLAIN, all_plain, fallback, has_tags, patch, tags_in
 
 _NO_TAGS: frozenset[Any] = frozenset()
+_NOTHING: Any = object()
 
 
 class _Marks:
@@ -67,9 +68,14 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
     class Tagged(base):  # type: ignore[misc]
         _pt_marks: _Marks | None = None
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            b_init(self, *args, **kwargs)
-            initial: Any = args[0] if args else next(iter(kwargs.values()), None)
+        def __init__(self, initial: Any = _NOTHING, *rest: Any, **kwargs: Any) -> None:
+            if initial is _NOTHING:
+                b_init(self, *rest, **kwargs)
+                if not kwargs:
+                    return
+                initial = next(iter(kwargs.values()))
+            else:
+                b_init(self, initial, *rest, **kwargs)
             t = type(initial)
             if t is TaintedStr or t is TaintedBytes:  # the initial value's tags
                 try:
