@@ -155,8 +155,24 @@ class _Scope(Generic[V]):
         if inspect.isasyncgenfunction(fn):
 
             @functools.wraps(fn)
-            def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-                return scoped_agen(fn(*args, **kwargs), lambda: _Scope(var, value))
+            async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+                # itself an async generator function, so inspect and frameworks see one
+                inner = scoped_agen(fn(*args, **kwargs), lambda: _Scope(var, value))
+                send: Any = None
+                throw: BaseException | None = None
+                while True:
+                    try:
+                        item = await (inner.asend(send) if throw is None else inner.athrow(throw))
+                    except StopAsyncIteration:
+                        return
+                    send, throw = None, None
+                    try:
+                        send = yield item
+                    except GeneratorExit:
+                        await inner.aclose()
+                        raise
+                    except BaseException as exc:
+                        throw = exc
 
             return agen_wrapper  # type: ignore[return-value]
         if inspect.iscoroutinefunction(fn):
@@ -171,7 +187,8 @@ class _Scope(Generic[V]):
 
             @functools.wraps(fn)
             def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-                return scoped_gen(fn(*args, **kwargs), lambda: _Scope(var, value))
+                # itself a generator function, so inspect and frameworks see one
+                return (yield from scoped_gen(fn(*args, **kwargs), lambda: _Scope(var, value)))
 
             return gen_wrapper  # type: ignore[return-value]
         if not callable(fn):

@@ -165,6 +165,7 @@ class Sink:
 
     def check_call(self, mode: Mode, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Scan a call's arguments in `mode` (not ``off``); raise or log a violation."""
+        __tracebackhide__ = True  # keep argument values out of test reports
         use = self.use
         cache = self.allowed
         if use is None or cache is None:
@@ -195,6 +196,7 @@ class Sink:
 
     def wrapper(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         """The wrapt wrapper (bound calls): check everything but the instance, then call."""
+        __tracebackhide__ = True  # keep argument values out of test reports
         try:
             mode = effective_mode(self.mode)
             if mode != "off":
@@ -208,6 +210,7 @@ class Sink:
 
 def inspect_values(sink: str, use: str, mode: str, roots: Iterable[tuple[object, str]]) -> None:
     """Scan `roots` (value, path) and report: one event per call, raise in enforce."""
+    __tracebackhide__ = True  # keep argument values out of test reports
     scanner = Scanner()
     for value, root in roots:
         scanner.scan(value, root)
@@ -222,6 +225,7 @@ def inspect_values(sink: str, use: str, mode: str, roots: Iterable[tuple[object,
 
 def judge(found: list[Finding], use: str) -> tuple[str, object, TagSet] | None:
     """The first offending path, its value, and the union of every denied tag; or None."""
+    __tracebackhide__ = True  # keep argument values out of test reports
     decided: dict[TagSet, TagSet] = {}
     denied: set[Tag] = set()
     first: Finding | None = None
@@ -244,6 +248,7 @@ def judge(found: list[Finding], use: str) -> tuple[str, object, TagSet] | None:
 
 def report(sink: str, use: str, mode: str, argument: str, value: object, tags: TagSet) -> None:
     """The ``purpose_violation`` event; `PurposeViolation` in enforce."""
+    __tracebackhide__ = True  # keep argument values out of test reports
     enforce = mode == "enforce"
     desc = _events.describe(tags)
     _events.emit(
@@ -259,6 +264,7 @@ def report(sink: str, use: str, mode: str, argument: str, value: object, tags: T
         sources=desc["sources"],
         fingerprint=_events.fingerprint(value),
     )
+    del value  # not kept alive in this frame (traceback captures)
     if enforce:
         raise PurposeViolation(sink, use, tags, argument)
 
@@ -300,6 +306,7 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
     atomic = ATOMIC
 
     def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # keep argument values out of test reports
         try:
             if env_key not in env:
                 mode = scope_mode() or own_mode or settings._current.mode or "enforce"
@@ -331,6 +338,7 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
 
         @functools.wraps(fn)
         def bound_call(instance: Any, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # keep argument values out of test reports
             # the same check as __call__, never looking at `instance`
             try:
                 if env_key not in env:
@@ -434,6 +442,7 @@ def check(value: T, use: str | None = None, *, sink: str | None = None) -> T:
     place in events (default: the calling function's ``module.qualname``).  Without
     a use, the innermost ``pt.processing(...)`` scope's use is checked.
     """
+    __tracebackhide__ = True  # keep argument values out of test reports
     if use is not None:
         use = validate_purpose(use, " in pt.check(...)")
     if sink is not None and (not isinstance(sink, str) or not sink):

@@ -9,6 +9,7 @@ iteration carry the proxy's tags.
 from __future__ import annotations
 
 import copy as _copy
+import math
 import operator
 from typing import Any
 
@@ -211,6 +212,15 @@ class TaggedValue(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
     __pos__ = _unary(operator.pos)
     __abs__ = _unary(abs)
     __invert__ = _unary(operator.invert)
+
+    def __floor__(self) -> Any:
+        return tag_result(math.floor(self.__wrapped__), self._self_tags)
+
+    def __ceil__(self) -> Any:
+        return tag_result(math.ceil(self.__wrapped__), self._self_tags)
+
+    def __trunc__(self) -> Any:
+        return tag_result(math.trunc(self.__wrapped__), self._self_tags)
 
     def __round__(self, ndigits: Any = None) -> Any:
         res = round(self.__wrapped__) if ndigits is None else round(self.__wrapped__, ndigits)

@@ -12,9 +12,12 @@ only when something in them was redacted; the caller's objects are never mutated
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
+from . import _events
 from ._carriers import shallow_tags
 from ._proxy import TaggedValue
 from ._ranges import TagSet
@@ -44,9 +47,22 @@ class RedactTagged:
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
+        try:
+            return self._redact_event(event_dict)
+        except Exception as exc:  # a bug of ours: never the raw event, never a crash
+            _report_failure(exc)
+            return _failed(event_dict)
+
+    def _redact_event(self, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if event_dict.get("exc_info"):
+            self._exc_info(event_dict)
         for key, value in list(event_dict.items()):
             if type(key) is not str and type(key) not in ATOMIC:  # a tagged key is data too
                 new_key = self._redact(key, 0, set())
+                if new_key is not _MISSING and not isinstance(new_key, str):
+                    new_key = self._whole(key)
+                    if not isinstance(new_key, str):
+                        new_key = "[tagged]"
                 if new_key is not _MISSING:
                     del event_dict[key]
                     key = new_key
@@ -58,6 +74,27 @@ class RedactTagged:
                 event_dict[key] = new
         return event_dict
 
+    def _exc_info(self, event_dict: MutableMapping[str, Any]) -> None:
+        """An exception to be rendered later (``format_exc_info``) whose message or
+        arguments hold tagged data: render its traceback now, message redacted."""
+        info = event_dict["exc_info"]
+        if isinstance(info, BaseException):
+            exc: BaseException | None = info
+        elif isinstance(info, tuple) and len(info) == 3:
+            exc = info[1]
+        else:
+            exc = sys.exc_info()[1]
+        if exc is None:
+            return
+        redacted = self._whole(exc)
+        if redacted is _MISSING:
+            return
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        event_dict["exc_info"] = False
+        event_dict["exception"] = (
+            f"Traceback (most recent call last):\n{stack}{type(exc).__qualname__}: {redacted}"
+        )
+
     def _text(self, tags: TagSet) -> str:
         purposes = ", ".join(sorted({p for t in tags for p in t.purposes}))
         return self._placeholder.format(purposes=purposes)
@@ -67,7 +104,7 @@ class RedactTagged:
         t = type(value)
         if t in ATOMIC:
             return _MISSING
-        if t is TaintedStr or t is TaintedBytes or isinstance(value, TaggedValue):
+        if t is TaintedStr or t is TaintedBytes or issubclass(t, TaggedValue):
             return self._text(shallow_tags(value))
         if id(value) in seen:
             return _MISSING
@@ -101,6 +138,10 @@ class RedactTagged:
             nv = self._redact(v, depth + 1, seen)
             if nk is not _MISSING or nv is not _MISSING:
                 changed = True
+            if nk is not _MISSING and not isinstance(nk, str):  # keys must stay hashable
+                nk = self._whole(k)
+                if nk is _MISSING or not isinstance(nk, str):
+                    nk = "[tagged]"
             out[k if nk is _MISSING else nk] = v if nv is _MISSING else nv
         return out if changed else _MISSING
 
@@ -115,6 +156,31 @@ class RedactTagged:
         if not tags:  # truncated: cannot tell, so do not let it through
             return f"[unscanned {type(value).__name__}]"
         return self._text(frozenset(tags))
+
+
+_FAILING = False
+
+
+def _report_failure(exc: Exception) -> None:
+    global _FAILING
+    if _FAILING:  # the internal-error event goes through the same processors
+        return
+    _FAILING = True
+    try:
+        _events.internal_error("redact_tagged", exc)
+    finally:
+        _FAILING = False
+
+
+def _failed(event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
+    """What is logged when redaction itself failed: nothing that could hold a value."""
+    event = event_dict.get("event")
+    out: dict[str, Any] = {"event": event if type(event) is str else "[redaction failed]"}
+    for key in ("level", "log_level", "timestamp", "logger"):
+        if type(event_dict.get(key)) is str:
+            out[key] = event_dict[key]
+    out["redaction"] = "failed: values dropped"
+    return out
 
 
 redact_tagged = RedactTagged()

@@ -11,6 +11,7 @@ hitting one is reported, never passed over silently.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import enum
 import fractions
@@ -76,6 +77,13 @@ _OPAQUE: tuple[type, ...] = (
 )
 
 _GETSET = types.GetSetDescriptorType
+_VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
+_EXC_ARGS = BaseException.__dict__["args"].__get__
+
+
+def _index_segment(i: int) -> str:
+    return f"[{i}]"
+
 _MEMBER = types.MemberDescriptorType
 
 # Per type: the `__dict__` descriptor (or None) and the (name, descriptor) of each slot.
@@ -119,7 +127,7 @@ def _layout(t: type) -> _Layout:
     for cls in t.__mro__:
         own = type.__dict__["__dict__"].__get__(cls)  # the mappingproxy, no metaclass hooks
         desc = own.get("__dict__")
-        if dict_desc is None and isinstance(desc, _GETSET):
+        if dict_desc is None and isinstance(desc, _GETSET | _MEMBER):
             dict_desc = desc
         names = own.get("__slots__", ())
         if isinstance(names, str):
@@ -237,6 +245,22 @@ class Scanner:
         elif issubclass(t, set | frozenset):
             items = tuple(set.__iter__(v) if issubclass(t, set) else frozenset.__iter__(v))
             self._each(items, None, depth + 1)
+            self._object(v, t, depth + 1)
+        elif issubclass(t, collections.deque):
+            self._each(tuple(collections.deque.__iter__(v)), _index_segment, depth + 1)
+            self._object(v, t, depth + 1)
+        elif t in _VIEWS:  # dict keys/values/items views: C iteration, no user code
+            self._each(tuple(v), None, depth + 1)
+        elif t is types.MappingProxyType:
+            self.path.append(".keys()")
+            self._each(tuple(types.MappingProxyType.keys(v)), None, depth + 1)
+            self.path[-1] = ".values()"
+            self._each(tuple(types.MappingProxyType.values(v)), None, depth + 1)
+            self.path.pop()
+        elif issubclass(t, BaseException):
+            self.path.append(".args")
+            self._visit(_EXC_ARGS(v), depth + 1)
+            self.path.pop()
             self._object(v, t, depth + 1)
         else:
             self._object(v, t, depth + 1)
