@@ -55,17 +55,24 @@ def ranges(value: str | bytes) -> list[tuple[int, int, frozenset[Tag]]]:
 
 
 def is_tagged(value: object) -> bool:
-    """Does `value`, or anything in its containers, carry a tag?"""
-    return bool(_carriers.deep_tags(value))
+    """Does `value`, or anything inside it (as a guard scans it), carry a tag?"""
+    from ._scan import scan_tags
+
+    found, truncated = scan_tags(value, sink="purposetag.is_tagged")
+    return bool(found) or truncated
 
 
 def allows(value: object, use: str) -> bool:
-    """Would using `value` (deeply: containers too) for `use` be allowed now?"""
-    use = validate_purpose(use, " (use)")
-    from ._scan import collect_tags
+    """Would using `value` (deeply, as a guard scans it) for `use` be allowed now?
 
-    found = collect_tags(value)
-    return all(_decide.tag_allowed(t, use) for t in found)
+    A scan cut short by ``max_depth``/``max_items`` cannot prove the rest allowed:
+    the answer is then False (and ``purpose_scan_truncated`` is logged).
+    """
+    use = validate_purpose(use, " (use)")
+    from ._scan import scan_tags
+
+    found, truncated = scan_tags(value, use=use)
+    return not truncated and all(_decide.tag_allowed(t, use) for t in found)
 
 
 def _audit(event: str, value: object, tagset: TagSet, **extra: Any) -> None:

@@ -413,14 +413,24 @@ def report_truncation(
     )
 
 
-def collect_tags(value: object, *, sink: str = "purposetag.allows") -> TagSet:
+def collect_tags(
+    value: object, *, sink: str = "purposetag.allows", use: str | None = None
+) -> TagSet:
     """Every tag anywhere in `value` (for `allows`); a truncated scan is reported."""
+    return scan_tags(value, sink=sink, use=use)[0]
+
+
+def scan_tags(
+    value: object, *, sink: str = "purposetag.allows", use: str | None = None
+) -> tuple[TagSet, bool]:
+    """Every tag found in `value`, and whether the scan was cut short by a limit
+    (reported as ``purpose_scan_truncated``; raised with ``on_truncate="raise"``)."""
     scanner = Scanner()
     scanner.scan(value, "value")
-    error = report_truncation(scanner, sink=sink, use=None, mode="check")
+    error = report_truncation(scanner, sink=sink, use=use, mode="check")
     if error is not None:
         raise error
-    return _union(f.tags for f in scanner.found)
+    return _union(f.tags for f in scanner.found), scanner.truncated is not None
 
 
 def _union(sets: Iterable[TagSet]) -> TagSet:

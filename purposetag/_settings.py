@@ -107,6 +107,13 @@ def configure(
             )
         changes["policy"] = policy
     if logger is not _UNSET:
+        if logger is not None and not any(
+            callable(getattr(logger, level, None)) for level in ("info", "warning", "error")
+        ):
+            raise PolicyError(
+                "configure(logger=...) takes a structlog-style logger with info/warning/error "
+                f"methods taking keyword fields (or None), got a {type(logger).__name__}"
+            )
         changes["logger"] = logger
     if consent is not _UNSET:
         if consent is not None and not callable(consent):

@@ -341,7 +341,13 @@ class ExplodingLogger:
         return method
 
 
-@pytest.mark.parametrize("logger", [ExplodingLogger(), object(), None.__class__])
+@pytest.mark.parametrize("logger", [object(), None.__class__, 3])
+def test_a_non_logger_is_refused_where_it_is_configured(logger: Any) -> None:
+    with pytest.raises(pt.PolicyError, match="logger"):
+        pt.configure(logger=logger)
+
+
+@pytest.mark.parametrize("logger", [ExplodingLogger()])
 def test_broken_logger_never_breaks_the_host(logger: Any) -> None:
     pt.configure(logger=logger)
     with pt.mode("monitor"):

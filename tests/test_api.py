@@ -138,3 +138,25 @@ def test_declassify_errors() -> None:
         pt.declassify(tag_a("x"), reason="r")
     with pytest.raises(PolicyError, match="'Mkt'"):
         pt.declassify(tag_a("x"), "Mkt", reason="r")
+
+
+def test_is_tagged_and_allows_look_where_guards_look() -> None:
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Contact:
+        phone: str
+
+    c = Contact(pt.tag("+1 555 0100", "security.authentication"))
+    assert pt.is_tagged(c)
+    assert not pt.allows(c, "marketing")
+    assert not pt.is_tagged(Contact("plain"))
+
+
+def test_allows_is_false_when_the_scan_is_cut_short() -> None:
+    from structlog.testing import capture_logs
+
+    pt.configure(max_items=10)
+    with capture_logs() as logs:
+        assert not pt.allows(list(range(50)), "marketing")
+    assert [e["reason"] for e in logs if e["event"] == "purpose_scan_truncated"] == ["max_items"]
