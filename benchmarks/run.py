@@ -35,6 +35,10 @@ def main(argv: list[str]) -> int:
             )
             rows.append(row)
     out = HERE / "results.json"
+    if only and out.exists():  # a partial run updates its rows, keeps the others
+        fresh = {r["name"] for r in rows}
+        kept = [r for r in json.loads(out.read_text()) if r["name"] not in fresh]
+        rows = kept + rows
     out.write_text(json.dumps(rows, indent=2) + "\n")
     over = [r["name"] for r in rows if r["ratio"] > r["budget"]]
     print(

@@ -86,6 +86,9 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     return R.build(((at, None, 0), (kept, r, 0)), len(piece))
 
 
+_place = R.place
+
+
 def _finish(parts: list[str], out: list[Any], pos: int) -> str:
     """Join the formatted pieces; a `TaintedStr` when `out` holds any range."""
     res = _s_join(parts)
@@ -290,18 +293,8 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             pr = _placed(text, piece, left, v)
         parts.append(piece)
         if pr is not None:
-            n = len(piece)
-            if type(pr) is _frozenset:
-                if n:
-                    if out and out[-1][1] == pos and out[-1][2] == pr:
-                        out[-1] = (out[-1][0], pos + n, pr)
-                    else:
-                        out.append((pos, pos + n, pr))
-            else:
-                R.place(out, pr, pos, n)
-            pos += n
-        else:
-            pos += len(piece)
+            _place(out, pr, pos, len(piece))
+        pos += len(piece)
         parts.append(lit)
         pos += len(lit)
     return _finish(parts, out, pos)
@@ -628,18 +621,8 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
             pr = obj._pt_ranges if to is TaintedStr else None
         parts.append(piece)
         if pr is not None:
-            n = len(piece)
-            if type(pr) is _frozenset:
-                if n:
-                    if out and out[-1][1] == pos and out[-1][2] == pr:
-                        out[-1] = (out[-1][0], pos + n, pr)
-                    else:
-                        out.append((pos, pos + n, pr))
-            else:
-                R.place(out, pr, pos, n)
-            pos += n
-        else:
-            pos += len(piece)
+            _place(out, pr, pos, len(piece))
+        pos += len(piece)
         parts.append(lit)
         pos += len(lit)
     return _finish(parts, out, pos)
