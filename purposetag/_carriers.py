@@ -32,15 +32,26 @@ def is_carrier(value: Any) -> bool:
 
 
 def _rebuild_container(
-    value: Any, fn: Callable[[Any], Any], key_fn: Callable[[Any], Any] | None = None
+    value: Any,
+    fn: Callable[[Any], Any],
+    key_fn: Callable[[Any], Any] | None = None,
+    memo: dict[int, Any] | None = None,
 ) -> Any:
     """A new container of the same type with `fn` applied to each leaf.
 
     Dict values always; dict keys only with `key_fn` (tagging leaves keys alone,
-    untagging and declassifying must reach tagged keys too).
+    untagging and declassifying must reach tagged keys too).  `memo` maps the id of
+    a list/dict being rebuilt to its copy, so self-referencing structures are
+    rebuilt with the same shape instead of recursing forever.
     """
+    if memo is not None:
+        found = memo.get(id(value))
+        if found is not None:
+            return found
     if isinstance(value, dict):
         new = copy.copy(value)
+        if memo is not None:
+            memo[id(value)] = new
         if key_fn is None:
             for k in list(new):
                 new[k] = fn(value[k])
@@ -52,6 +63,8 @@ def _rebuild_container(
         return new
     if isinstance(value, list):
         new_list = copy.copy(value)
+        if memo is not None:
+            memo[id(value)] = new_list
         new_list[:] = [fn(v) for v in value]
         return new_list
     if isinstance(value, tuple):
@@ -64,7 +77,7 @@ def _rebuild_container(
     raise TypeError(type(value).__name__)
 
 
-def with_tag(value: Any, tag: Tag) -> Any:
+def with_tag(value: Any, tag: Tag, _memo: dict[int, Any] | None = None) -> Any:
     """`value` with `tag` added everywhere (see `purposetag.tag`)."""
     t = type(value)
     if value is None:
@@ -80,11 +93,14 @@ def with_tag(value: Any, tag: Tag) -> Any:
     if isinstance(value, TaggedValue):
         return TaggedValue(value.__wrapped__, intern_tags(value._self_tags | {tag}))
     if isinstance(value, _CONTAINERS):
-        return _rebuild_container(value, lambda v: with_tag(v, tag))
+        memo: dict[int, Any] = {} if _memo is None else _memo
+        return _rebuild_container(value, lambda v: with_tag(v, tag, memo), memo=memo)
     return TaggedValue(value, intern_tags(frozenset((tag,))))
 
 
-def map_tags(value: Any, fn: Callable[[TagSet], TagSet]) -> Any:
+def map_tags(
+    value: Any, fn: Callable[[TagSet], TagSet], _memo: dict[int, Any] | None = None
+) -> Any:
     """`value` (deeply) with every tag set replaced by ``fn(tagset)``."""
     t = type(value)
     if t is TaintedStr:
@@ -94,11 +110,14 @@ def map_tags(value: Any, fn: Callable[[TagSet], TagSet]) -> Any:
     if isinstance(value, TaggedValue):
         return TaggedValue(value.__wrapped__, fn(value._self_tags))
     if isinstance(value, _CONTAINERS):
-        return _rebuild_container(value, lambda v: map_tags(v, fn), lambda k: map_tags(k, fn))
+        memo: dict[int, Any] = {} if _memo is None else _memo
+        return _rebuild_container(
+            value, lambda v: map_tags(v, fn, memo), lambda k: map_tags(k, fn, memo), memo
+        )
     return value
 
 
-def plain(value: Any) -> Any:
+def plain(value: Any, _memo: dict[int, Any] | None = None) -> Any:
     """The value with every tag removed (deeply through containers)."""
     t = type(value)
     if t is TaintedStr:
@@ -108,7 +127,10 @@ def plain(value: Any) -> Any:
     if isinstance(value, TaggedValue):
         return value.__wrapped__
     if isinstance(value, _CONTAINERS):
-        return _rebuild_container(value, plain, plain)
+        memo: dict[int, Any] = {} if _memo is None else _memo
+        return _rebuild_container(
+            value, lambda v: plain(v, memo), lambda k: plain(k, memo), memo
+        )
     return value
 
 

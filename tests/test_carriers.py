@@ -43,3 +43,16 @@ def test_fingerprint_bytes_are_stable_and_plain() -> None:
     assert C.plain_bytes_for_fingerprint(t) == C.plain_bytes_for_fingerprint("secret")
     assert C.plain_bytes_for_fingerprint(b"x") != C.plain_bytes_for_fingerprint("x")
     assert C.plain_bytes_for_fingerprint(pt.tag(5, "marketing")) == b"r:5"
+
+
+def test_self_referencing_containers_keep_their_shape() -> None:
+    import purposetag as pt_
+
+    items: list[object] = ["x"]
+    items.append(items)
+    tagged = pt_.tag(items, "p")
+    assert tagged[1] is tagged and pt_.is_tagged(tagged[0])
+    mapping: dict[str, object] = {"k": "v"}
+    mapping["self"] = mapping
+    plain_map = pt_.untag(pt_.tag(mapping, "p"))
+    assert plain_map["self"] is plain_map and type(plain_map["k"]) is str
