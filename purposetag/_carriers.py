@@ -148,15 +148,23 @@ def deep_tags(value: Any, limit: int = 100_000) -> TagSet:
             out |= tags
             if not isinstance(v, TaggedValue):
                 continue
+            v = v.__wrapped__  # a proxied container: look inside what it wraps
         if isinstance(v, _CONTAINERS):
             if id(v) in seen:
                 continue
             seen.add(id(v))
+            # the base types' own iterators: a subclass's __iter__ never runs
             if isinstance(v, dict):
-                stack.extend(v.keys())
-                stack.extend(v.values())
+                stack.extend(dict.keys(v))
+                stack.extend(dict.values(v))
+            elif isinstance(v, list):
+                stack.extend(list.__iter__(v))
+            elif isinstance(v, tuple):
+                stack.extend(tuple.__iter__(v))
+            elif isinstance(v, set):
+                stack.extend(set.__iter__(v))
             else:
-                stack.extend(v)
+                stack.extend(frozenset.__iter__(v))
     return frozenset(out)
 
 

@@ -35,25 +35,43 @@ _str_new = str.__new__
 _frozenset = frozenset
 
 
+def _args(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The items of a tuple (subclass), read without calling a user ``__iter__``."""
+    return values if type(values) is tuple else tuple(tuple.__iter__(values))
+
+
 def deep_union(value: Any, depth: int = 8) -> TagSet:
-    """Tags anywhere in `value`: carriers, and the common containers."""
+    """Tags anywhere in `value`: carriers, and the common containers.
+
+    Containers are read with the base types' own iterators, so a subclass's
+    ``__iter__``/``items`` never runs (the plain operation would not call it).
+    """
     t = type(value)
     if t is TaintedStr or t is TaintedBytes:
         return R.union(value._pt_ranges)
     if t is str or t is bytes or t is int or t is float or t is bool or value is None:
         return _EMPTY
-    if isinstance(value, _proxy.TaggedValue):
+    if issubclass(t, _proxy.TaggedValue):
         inner = deep_union(value.__wrapped__, depth - 1) if depth > 0 else _EMPTY
         return intern_tags(value._self_tags | inner) if inner else value._self_tags
     if depth <= 0:
         return _EMPTY
-    if isinstance(value, list | tuple | set | frozenset):
-        return R.union_all(deep_union(v, depth - 1) or None for v in value)
-    if isinstance(value, dict):
+    if issubclass(t, list):
+        items: Any = list.__iter__(value)
+    elif issubclass(t, tuple):
+        items = tuple.__iter__(value)
+    elif issubclass(t, set):
+        items = set.__iter__(value)
+    elif issubclass(t, frozenset):
+        items = frozenset.__iter__(value)
+    elif issubclass(t, dict):
         return R.union_all(
-            (deep_union(k, depth - 1) | deep_union(v, depth - 1)) or None for k, v in value.items()
+            (deep_union(k, depth - 1) | deep_union(v, depth - 1)) or None
+            for k, v in dict.items(value)
         )
-    return _EMPTY
+    else:
+        return _EMPTY
+    return R.union_all(deep_union(v, depth - 1) or None for v in items)
 
 
 def _fallback(plain_result: str, *sources: TagSet) -> str:
@@ -237,16 +255,18 @@ def percent_format(template: str, values: Any) -> str:
     simple, fast, items = prog
     if simple is not None:
         v = values
-        if type(v) is tuple:
+        if isinstance(v, tuple):  # CPython takes any tuple subclass as the arguments
+            v = _args(v)
             v = v[0] if len(v) == 1 else _Unparsed
         tv = type(v)
         if tv is TaintedStr or tv is str:
             return _simple(simple[0], v, simple[1], tr)
     try:
         if fast is not None and tr is None:
-            if type(values) is tuple:
-                if len(values) == len(fast[1]):
-                    return _run_percent_fast(fast[0], fast[1], values)
+            if isinstance(values, tuple):
+                args = _args(values)
+                if len(args) == len(fast[1]):
+                    return _run_percent_fast(fast[0], fast[1], args)
             elif len(fast[1]) == 1:
                 return _run_percent_fast(fast[0], fast[1], (values,))
         return _run_percent(items, tr, values)
@@ -301,8 +321,8 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
 
 
 def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
-    if type(values) is tuple:
-        positional: Any = values
+    if isinstance(values, tuple):
+        positional: Any = _args(values)
         mapping: Any = None
     else:
         positional = (values,)

@@ -9,6 +9,7 @@ computed twice or in Python.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from typing import Any
 
 from .. import _ranges as R
@@ -274,6 +275,10 @@ def mod(a: Any, b: Any) -> Any:
             return _mod_tagged(a, b)
         if isinstance(b, str | bytes):  # another str subclass: its own __rmod__ may apply
             return a % b
+        if ta is str and "%(" in a and issubclass(tb, Mapping):
+            # a mapping that is not a dict (UserDict, ...): its values are only seen
+            # through lookups, which percent_format makes exactly as `%` does
+            return percent_format(a, b)
         if deep_union(b):
             return _mod_tagged(a, b)
         return a % b

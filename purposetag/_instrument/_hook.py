@@ -60,6 +60,8 @@ class RewritingLoader(importlib.abc.Loader):
         exec(code, module.__dict__)
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_inner", "_origin"):  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
 

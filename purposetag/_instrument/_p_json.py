@@ -112,6 +112,8 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     default_only = _is_stdlib(orig)
 
     def dumps(obj: Any, **kw: Any) -> str:
+        if kw.get("default") is not None:
+            return _dumps_with_default(obj, kw)
         try:
             if kw:
                 res = orig(obj, **kw)
@@ -132,6 +134,30 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
             tags = tags_in(obj)
             if tags:
                 return _tagged_dumps(obj, res, tags, kw)
+        except Exception as exc:
+            fallback("json.dumps", exc)
+        return res
+
+    def _dumps_with_default(obj: Any, kw: dict[str, Any]) -> str:
+        # What `default()` returns is encoded too: collect its tags, call it once.
+        user_default = kw["default"]
+        seen: list[Any] = []
+
+        def default(o: Any) -> Any:
+            out = user_default(o)
+            seen.append(out)
+            return out
+
+        try:
+            res = orig(obj, **{**kw, "default": default})
+        except TypeError:
+            if not _has_proxy(obj, 0):
+                raise
+            res = orig(_unproxy(obj, 0), **{**kw, "default": default})
+        try:
+            tags = R.union_all((tags_in(obj) or None, *(tags_in(x) or None for x in seen)))
+            if tags:
+                return mk_str(res, tags)
         except Exception as exc:
             fallback("json.dumps", exc)
         return res
