@@ -336,6 +336,8 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
         or inspect.isasyncgenfunction(fn)
     ):
 
+        # The same check as __call__, written out again on purpose: one more
+        # function call per guarded call is ~15 % of the guard's whole budget.
         @functools.wraps(fn)
         def bound_call(instance: Any, *args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True  # keep argument values out of test reports

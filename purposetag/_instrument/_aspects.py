@@ -43,6 +43,22 @@ def fstring_slow(literals: tuple[str, ...], *pieces: str) -> str:
     return fstring_tagged("".join(out), tuple(map(len, literals[:-1])), *pieces)
 
 
+def _one_piece(res: str, tp: Any, hit: int) -> str:
+    """`res` carrying the ranges of its only tagged piece `tp`, written at `hit`."""
+    if tp is None:
+        return res
+    n = len(tp)
+    if not n:
+        return res
+    r = tp._pt_ranges
+    o = _str_new(TaintedStr, res)
+    if type(r) is frozenset:
+        o._pt_ranges = r if n == len(res) else ((hit, hit + n, r),)
+    else:
+        o._pt_ranges = tuple([(a + hit, b + hit, ts) for a, b, ts in r]) if hit else r
+    return o
+
+
 def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
     """`res`, a joined f-string, with its pieces' ranges; ``offsets[i]`` is the length
     of the literal text just before piece ``i``."""
@@ -60,18 +76,7 @@ def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
             hit = pos
             tp = p
         pos += len(p)
-    if tp is None:
-        return res
-    n = len(tp)
-    if not n:
-        return res
-    r = tp._pt_ranges
-    o = _str_new(TaintedStr, res)
-    if type(r) is frozenset:
-        o._pt_ranges = r if n == len(res) else ((hit, hit + n, r),)
-    else:
-        o._pt_ranges = tuple([(a + hit, b + hit, ts) for a, b, ts in r]) if hit else r
-    return o
+    return _one_piece(res, tp, hit)
 
 
 def _fstring_ranges(res: str, offsets: tuple[int, ...], pieces: tuple[str, ...]) -> str:
@@ -131,18 +136,7 @@ def join_str(sep: str, items: list[Any] | tuple[Any, ...]) -> str:
             hit = pos
             tp = it
         pos += len(it) + ls
-    if tp is None:
-        return res
-    n = len(tp)
-    if not n:
-        return res
-    r = tp._pt_ranges
-    o = _str_new(TaintedStr, res)
-    if type(r) is frozenset:
-        o._pt_ranges = r if n == len(res) else ((hit, hit + n, r),)
-    else:
-        o._pt_ranges = tuple([(a + hit, b + hit, ts) for a, b, ts in r]) if hit else r
-    return o
+    return _one_piece(res, tp, hit)
 
 
 def ascii_(value: Any, spec: str | None = None) -> str:
