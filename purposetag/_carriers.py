@@ -128,9 +128,7 @@ def plain(value: Any, _memo: dict[int, Any] | None = None) -> Any:
         return value.__wrapped__
     if isinstance(value, _CONTAINERS):
         memo: dict[int, Any] = {} if _memo is None else _memo
-        return _rebuild_container(
-            value, lambda v: plain(v, memo), lambda k: plain(k, memo), memo
-        )
+        return _rebuild_container(value, lambda v: plain(v, memo), lambda k: plain(k, memo), memo)
     return value
 
 

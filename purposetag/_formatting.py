@@ -79,12 +79,23 @@ def _fallback(plain_result: str, *sources: TagSet) -> str:
     return mk_str(plain_result, tags or None)
 
 
+def _convert(value: Any, conv: str) -> str:
+    """The ``!s`` / ``!r`` / ``!a`` conversion (``%s`` / ``%r`` / ``%a``)."""
+    return str(value) if conv == "s" else repr(value) if conv == "r" else ascii(value)
+
+
+def _value_tags(value: Any, piece: str) -> Ranges | None:
+    """For a piece with no ranges of its own: every tag found in the value it came
+    from (``%d`` of a tagged number, ``%s`` of a list of tagged strings)."""
+    du = deep_union(value)
+    return du if du and piece else None
+
+
 def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     """Ranges of `piece`: `text` (maybe truncated) padded on one side."""
     r = _rng(text)
     if r is None:
-        du = deep_union(value)
-        return du if du and piece else None
+        return _value_tags(value, piece)
     n = len(piece)
     if n == len(text) and piece == text:
         return r
@@ -296,8 +307,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
                 piece = str(v)
                 pr = _rng(piece)
                 if pr is None and tv is not int and tv is not float:
-                    du = deep_union(v)
-                    pr = du if du and piece else None
+                    pr = _value_tags(v, piece)
         elif code == 3 and tv is int:
             piece = str(v)
             pr = None
@@ -308,7 +318,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             else:
                 pr = deep_union(v) or None
         else:
-            text = str(v) if conv == "s" else repr(v) if conv == "r" else ascii(v)
+            text = _convert(v, conv)
             piece = _s_mod(spec, (text,)) if spec else text
             pr = _placed(text, piece, left, v)
         parts.append(piece)
@@ -361,7 +371,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             value = positional[ai]
             ai += 1
         if conv in "sra":
-            text = str(value) if conv == "s" else repr(value) if conv == "r" else ascii(value)
+            text = _convert(value, conv)
             if width is None and prec is None:
                 piece = text
             else:
@@ -575,8 +585,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
             piece = format(obj, spec)
             pr = _rng(piece)
             if pr is None:
-                du = deep_union(obj)
-                pr = du if du and piece else None
+                pr = _value_tags(obj, piece)
         if pr is not None:
             tagged = True
         pieces.append(piece)
@@ -628,14 +637,13 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
     for from_kw, key, spec, conv, lit in ops:
         obj = kwargs[key] if from_kw else args[key]
         if conv is not None:
-            obj = str(obj) if conv == "s" else repr(obj) if conv == "r" else ascii(obj)
+            obj = _convert(obj, conv)
         to = type(obj)
         if spec or (to is not TaintedStr and to is not str):
             piece = format(obj, spec)
             pr = _rng(piece)
             if pr is None and to is not int and to is not float and to is not str:
-                du = deep_union(obj)
-                pr = du if du and piece else None
+                pr = _value_tags(obj, piece)
         else:
             piece = obj
             pr = obj._pt_ranges if to is TaintedStr else None

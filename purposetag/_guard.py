@@ -335,7 +335,6 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
         or inspect.isgeneratorfunction(fn)
         or inspect.isasyncgenfunction(fn)
     ):
-
         # The same check as __call__, written out again on purpose: one more
         # function call per guarded call is ~15 % of the guard's whole budget.
         @functools.wraps(fn)

@@ -84,6 +84,7 @@ _EXC_ARGS = BaseException.__dict__["args"].__get__
 def _index_segment(i: int) -> str:
     return f"[{i}]"
 
+
 _MEMBER = types.MemberDescriptorType
 
 # Per type: the `__dict__` descriptor (or None) and the (name, descriptor) of each slot.
@@ -322,16 +323,7 @@ class Scanner:
                 self._visit(key, depth)
                 path.pop()
             if type(value) not in ATOMIC:
-                seg = _key_segment(key)
-                if seg is None:
-                    path.append(".values()")
-                    path.append(i)
-                    self._visit(value, depth)
-                    path.pop()
-                else:
-                    path.append(seg)
-                    self._visit(value, depth)
-                path.pop()
+                self._visit_named(value, _key_segment(key), ".values()", i, depth)
         if t is not dict:
             self._object(v, t, depth)
 
@@ -355,20 +347,23 @@ class Scanner:
 
     def _attrs(self, pairs: list[tuple[Any, Any]], depth: int) -> None:
         n = self._take(len(pairs))
-        path = self.path
         for i, (name, value) in enumerate(pairs[:n]):
-            if type(value) in ATOMIC:
-                continue
-            seg = _attr_segment(name)
-            if seg is None:
-                path.append(".__dict__.values()")
-                path.append(i)
-                self._visit(value, depth)
-                path.pop()
-            else:
-                path.append(seg)
-                self._visit(value, depth)
+            if type(value) not in ATOMIC:
+                self._visit_named(value, _attr_segment(name), ".__dict__.values()", i, depth)
+
+    def _visit_named(self, value: Any, seg: str | None, listing: str, i: int, depth: int) -> None:
+        """Visit `value` at ``seg`` (``['key']``/``.name``), or as item `i` of
+        ``list(...<listing>)`` when its name is not safe or readable to show."""
+        path = self.path
+        if seg is None:
+            path.append(listing)
+            path.append(i)
+            self._visit(value, depth)
             path.pop()
+        else:
+            path.append(seg)
+            self._visit(value, depth)
+        path.pop()
 
 
 def _namedtuple_fields(t: type) -> tuple[str, ...] | None:

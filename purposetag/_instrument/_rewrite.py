@@ -443,8 +443,7 @@ def rewrite_tree(tree: ast.Module) -> ast.Module:
     # loader's exec_module does not (runpy.run_module, `python -m`, exec of get_code).
     at = _insert_at(tree.body)
     tree.body[at:at] = ast.parse(
-        "from purposetag._instrument._aspects import GLOBALS as _pt_G\n"
-        "globals().update(_pt_G)\n"
+        "from purposetag._instrument._aspects import GLOBALS as _pt_G\nglobals().update(_pt_G)\n"
     ).body
     ast.fix_missing_locations(tree)
     return tree
