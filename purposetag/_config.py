@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _settings
 from ._errors import PolicyError
-from ._guard import guard_function
+from ._guard import dotted_name, guard_function
 from ._policy import Policy, read_toml_section
 from ._purposes import validate_purpose
 from ._settings import Mode, validate_mode
@@ -40,19 +40,6 @@ class Config:
     policy: Policy
     mode: Mode | None
     sinks: tuple[SinkSpec, ...]
-
-
-def _dotted(value: object, where: str, key: str) -> str:
-    if (
-        not isinstance(value, str)
-        or not value
-        or not all(part.isidentifier() for part in value.split("."))
-    ):
-        raise PolicyError(
-            f"{where}: {key} = {value!r} must be a dotted Python name "
-            f"like {'adsdk.audiences' if key == 'module' else 'Audience.upload'}"
-        )
-    return value
 
 
 def _sinks(raw: object, where: str) -> tuple[SinkSpec, ...]:
@@ -84,8 +71,8 @@ def _sinks(raw: object, where: str) -> tuple[SinkSpec, ...]:
         mode = entry.get("mode")
         out.append(
             SinkSpec(
-                module=_dotted(entry["module"], here, "module"),
-                function=_dotted(entry["function"], here, "function"),
+                module=dotted_name(entry["module"], here, "module"),
+                function=dotted_name(entry["function"], here, "function"),
                 use=validate_purpose(entry["use"], f" in {here} key 'use'"),
                 mode=None if mode is None else validate_mode(mode, f"{here}: mode"),
             )

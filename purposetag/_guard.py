@@ -529,15 +529,16 @@ _APPLIED: set[tuple[str, str, str, str | None]] = set()
 _APPLIED_LOCK = threading.Lock()
 
 
-def _dotted(value: object, what: str) -> str:
+def dotted_name(value: object, where: str, key: str) -> str:
+    """`value` if it is a dotted Python name (``adsdk.audiences``, ``Audience.upload``)."""
     if (
         not isinstance(value, str)
         or not value
         or not all(part.isidentifier() for part in value.split("."))
     ):
         raise PolicyError(
-            f"pt.guard_function({what}=...) must be a dotted name like "
-            f"{'adsdk.audiences' if what == 'module' else 'Audience.upload'}, got {value!r}"
+            f"{where}: {key} = {value!r} must be a dotted Python name "
+            f"like {'adsdk.audiences' if key == 'module' else 'Audience.upload'}"
         )
     return value
 
@@ -550,8 +551,8 @@ def guard_function(module: str, qualname: str, use: str, *, mode: Mode | None = 
     A target that cannot be wrapped logs ``purpose_internal_error``; the host's
     import always goes on.
     """
-    module = _dotted(module, "module")
-    qualname = _dotted(qualname, "qualname")
+    module = dotted_name(module, "pt.guard_function(...)", "module")
+    qualname = dotted_name(qualname, "pt.guard_function(...)", "qualname")
     use = validate_purpose(use, f" in pt.guard_function({module!r}, {qualname!r})")
     if mode is not None:
         mode = validate_mode(mode, f"pt.guard_function({module!r}, {qualname!r}, mode=...)")
