@@ -159,10 +159,6 @@ class Sink:
     def __repr__(self) -> str:
         return f"Sink({self.name!r}, use={self.use!r}, mode={self.mode!r})"
 
-    def mode_now(self) -> Mode:
-        """The effective mode for this sink now (`_context.effective_mode`)."""
-        return effective_mode(self.mode)
-
     def check_call(self, mode: Mode, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Scan a call's arguments in `mode` (not ``off``); raise or log a violation."""
         __tracebackhide__ = True  # keep argument values out of test reports

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -53,16 +52,6 @@ def reset() -> None:
     """Back to defaults (for tests)."""
     global _current
     _current = Settings()
-
-
-def env_mode() -> Mode | None:
-    """`PURPOSETAG_MODE` from the environment, validated; None when unset or empty."""
-    raw = os.environ.get("PURPOSETAG_MODE", "").strip().lower()
-    if not raw:
-        return None
-    if raw not in MODES:
-        return None
-    return raw  # type: ignore[return-value]
 
 
 _UNSET: Any = object()

@@ -56,10 +56,6 @@ def restore_all() -> None:
     _originals.clear()
 
 
-def is_patched() -> bool:
-    return bool(_originals)
-
-
 _CONTAINERS = (list, tuple, set, frozenset)
 
 
