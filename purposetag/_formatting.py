@@ -35,6 +35,9 @@ _str_new = str.__new__
 _frozenset = frozenset
 
 
+_all_plain = frozenset({str, bytes, int, float, bool, type(None), complex}).issuperset
+
+
 def _args(values: tuple[Any, ...]) -> tuple[Any, ...]:
     """The items of a tuple (subclass), read without calling a user ``__iter__``."""
     return values if type(values) is tuple else tuple(tuple.__iter__(values))
@@ -65,11 +68,11 @@ def deep_union(value: Any, depth: int = 8) -> TagSet:
     elif issubclass(t, frozenset):
         items = frozenset.__iter__(value)
     elif issubclass(t, dict):
-        return R.union_all(
-            (deep_union(k, depth - 1) | deep_union(v, depth - 1)) or None
-            for k, v in dict.items(value)
-        )
+        items = (*dict.keys(value), *dict.values(value))
     else:
+        return _EMPTY
+    items = tuple(items)
+    if _all_plain(map(type, items)):  # the common case, decided in C
         return _EMPTY
     return R.union_all(deep_union(v, depth - 1) or None for v in items)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import _events
 from .. import _ranges as R
+from .._formatting import deep_union
 from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
 from .._tags import intern_tags
@@ -115,30 +116,7 @@ def has_tags(value: Any, depth: int = 32) -> bool:
 
 def tags_in(value: Any, depth: int = 32) -> TagSet:
     """Tags anywhere in `value` (carriers and containers); empty fast for plain values."""
-    t = type(value)
-    if t in _PLAIN:
-        return _EMPTY
-    if t is TaintedStr or t is TaintedBytes:
-        return R.union(value._pt_ranges)
-    if t is TaggedValue:
-        return value._self_tags  # type: ignore[no-any-return]
-    if depth <= 0:
-        return _EMPTY
-    if t is dict or isinstance(value, dict):
-        vals = value.values()
-        keys = value.keys()
-        if all_plain(map(type, vals)) and all_plain(map(type, keys)):
-            return _EMPTY
-        found: list[TagSet | None] = [tags_in(v, depth - 1) or None for v in vals]
-        found.extend(tags_in(k, depth - 1) or None for k in keys)
-        return R.union_all(found)
-    if t in (list, tuple, set, frozenset) or isinstance(value, list | tuple | set | frozenset):
-        if all_plain(map(type, value)):
-            return _EMPTY
-        return R.union_all(tags_in(v, depth - 1) or None for v in value)
-    if isinstance(value, TaggedValue):
-        return value._self_tags
-    return _EMPTY
+    return deep_union(value, depth)
 
 
 def args_tags(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TagSet:
