@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py purposetag/_speedups.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test]"
@@ -19,8 +19,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check purposetag tests benchmarks
 	$(PY) -m mypy --strict purposetag
 
+# The suite runs twice: with the C accelerator (which must have built) and without it.
 test: lint
-	$(PY) -m pytest
+	PURPOSETAG_REQUIRE_SPEEDUPS=1 $(PY) -m pytest
+	PURPOSETAG_PURE_PYTHON=1 $(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

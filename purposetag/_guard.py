@@ -24,6 +24,7 @@ from typing import Any, TypeVar, overload
 import wrapt
 
 from . import _carriers, _decide, _events
+from ._accel import fast
 from ._context import (
     _ENV_DATA,
     _ENV_KEY,
@@ -325,7 +326,13 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
             return fn(*args, **kwargs)
         return fn(*args)
 
-    namespace: dict[str, Any] = {"__call__": __call__}
+    # With the C accelerator, a call whose arguments are all plain (nothing to
+    # check whatever the mode) goes straight to `fn`; the rest runs `__call__`.
+    # A guard without its own use needs the scope check, so it always runs it.
+    checked = cache is not None
+    namespace: dict[str, Any] = {
+        "__call__": fast(__call__, fast=fn, check_from=1, fast_from=1) if checked else __call__
+    }
     if inspect.isfunction(fn) and not (
         inspect.iscoroutinefunction(fn)
         or inspect.isgeneratorfunction(fn)
@@ -358,11 +365,12 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
             return fn(instance, *args, **kwargs)
 
         wrapt_get = GuardedFunction.__get__
+        bound = fast(bound_call, fast=fn, check_from=1) if checked else bound_call
 
         def __get__(self: Any, instance: Any, owner: Any = None) -> Any:
             if instance is None:
                 return wrapt_get(self, instance, owner)
-            return MethodType(bound_call, instance)
+            return MethodType(bound, instance)
 
         namespace["__get__"] = __get__
     return type("GuardedFunction", (GuardedFunction,), namespace)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ._accel import set_limits
 from ._errors import PolicyError
 from ._policy import Policy
 
@@ -35,6 +36,7 @@ class Settings:
 
 
 _current = Settings()
+set_limits(_current.max_items, _current.max_depth)
 
 
 def current() -> Settings:
@@ -45,6 +47,7 @@ def update(**changes: Any) -> Settings:
     """Replace some settings (already validated by the caller) and return the new snapshot."""
     global _current
     _current = replace(_current, **changes)
+    set_limits(_current.max_items, _current.max_depth)
     return _current
 
 
@@ -52,6 +55,7 @@ def reset() -> None:
     """Back to defaults (for tests)."""
     global _current
     _current = Settings()
+    set_limits(_current.max_items, _current.max_depth)
 
 
 _UNSET: Any = object()

@@ -1,0 +1,215 @@
+"""The optional C accelerator: `Fast` semantics, limits, and the pure-Python switch.
+
+`make test` runs the whole suite twice: with the accelerator required
+(``PURPOSETAG_REQUIRE_SPEEDUPS=1``) and with it switched off
+(``PURPOSETAG_PURE_PYTHON=1``), so every behaviour test covers both paths.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+import purposetag as pt
+from purposetag import _accel
+
+needs_c = pytest.mark.skipif(not _accel.ACCELERATED, reason="C accelerator not loaded")
+C = _accel._C
+
+
+def test_required_accelerator_is_loaded() -> None:
+    if os.environ.get("PURPOSETAG_REQUIRE_SPEEDUPS") != "1":
+        pytest.skip("only when the build is expected to have compiled it")
+    assert _accel.ACCELERATED, "purposetag._speedups did not build or import"
+
+
+def test_pure_python_switch_turns_it_off() -> None:
+    code = "from purposetag import _accel; print(_accel.ACCELERATED, _accel._C)"
+    env = {**os.environ, "PURPOSETAG_PURE_PYTHON": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "None"]
+
+
+def test_fast_without_accelerator_is_slow_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_accel, "_C", None)
+
+    def slow(x: int) -> int:
+        return x
+
+    assert _accel.fast(slow, fast=abs) is slow
+
+
+def _log(kind: str, calls: list[tuple[str, tuple[object, ...], dict[str, object]]]):  # type: ignore[no-untyped-def]
+    def f(*a: object, **k: object) -> str:
+        calls.append((kind, a, k))
+        return kind
+
+    return f
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("args", "kwargs", "path"),
+    [
+        ((), {}, "fast"),
+        (("a", b"b", 1, 2.5, 3j, True, None), {}, "fast"),
+        ((["a", ("b", 1)], {"k": [1, 2]}), {"x": "y"}, "fast"),
+        ((pt.tag("a", "security.authentication"),), {}, "slow"),
+        (("a",), {"x": pt.tag("a", "security.authentication")}, "slow"),
+        ((["a", pt.tag("a", "security.authentication")],), {}, "slow"),
+        (({"k": {"deep": pt.tag("a", "security.authentication")}},), {}, "slow"),
+        (({pt.tag("key", "security.authentication"): 1},), {}, "slow"),
+        ((pt.tag(5, "security.authentication"),), {}, "slow"),
+        ((object(),), {}, "slow"),  # unknown types are Python's to judge
+        ((type("S", (str,), {})("x"),), {}, "slow"),  # subclasses too
+        (([[[["too deep"]]]],), {}, "slow"),
+        ((list(range(300)),), {}, "slow"),  # more items than C walks
+    ],
+)
+def test_fast_dispatch(args: tuple[object, ...], kwargs: dict[str, object], path: str) -> None:
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+    f = C.Fast(slow=_log("slow", calls), fast=_log("fast", calls))
+    assert f(*args, **kwargs) == path
+    assert calls == [(path, args, kwargs)]
+
+
+@needs_c
+def test_fast_tagged_keyword_name_goes_slow() -> None:
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+    f = C.Fast(slow=_log("slow", calls), fast=_log("fast", calls))
+    name = pt.tag("secret", "security.authentication")
+    assert f(**{name: 1}) == "slow"
+
+
+@needs_c
+def test_method_binding_check_from_and_fast_from() -> None:
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+
+    class K:
+        m = C.Fast(slow=_log("slow", calls), fast=_log("fast", calls), check_from=1, fast_from=1)
+
+    k = K()
+    assert k.m("plain") == "fast"  # the instance itself is not checked, and not passed
+    assert k.m(pt.tag("x", "security.authentication")) == "slow"
+    assert calls[0] == ("fast", ("plain",), {})
+    assert calls[1][1][0] is k  # the slow path gets the instance
+    assert K.m is K.__dict__["m"]  # unbound access: the object itself, like a function
+
+
+@needs_c
+def test_inner_and_when_none() -> None:
+    class Box:
+        def __init__(self) -> None:
+            self.inner = ["x"]
+            self.state: object = None
+
+    def slow(box: Box, *a: object) -> str:
+        return "slow"
+
+    count = C.Fast(slow=slow, inner="inner", name="count", when_none="state", check_from=1,
+                   fast_from=1)
+    b = Box()
+    assert count(b, "x") == 1
+    b.state = "seen tags"
+    assert count(b, "x") == "slow"
+    del b.state  # an attribute that cannot be read: Python decides
+    assert count(b, "x") == "slow"
+
+
+@needs_c
+def test_wrap_type() -> None:
+    class W:
+        __slots__ = ("obj",)
+
+    f = C.Fast(slow=lambda *a: "slow", fast=list, wrap_type=W, wrap_attr="obj")
+    w = f("ab")
+    assert type(w) is W and w.obj == ["a", "b"]
+
+
+@needs_c
+def test_errors_of_the_original_propagate_unchanged() -> None:
+    f = C.Fast(slow=lambda *a: "slow", fast=int)
+    with pytest.raises(ValueError, match="invalid literal"):
+        f("nope")
+
+
+@needs_c
+def test_bad_construction_is_refused() -> None:
+    with pytest.raises(TypeError, match="slow must be callable"):
+        C.Fast(slow=1, fast=abs)
+    with pytest.raises(TypeError, match="callable fast, or inner"):
+        C.Fast(slow=abs)
+    with pytest.raises(TypeError, match="name needs inner"):
+        C.Fast(slow=abs, fast=abs, name="x")
+    with pytest.raises(TypeError, match="inner must be a str"):
+        C.Fast(slow=abs, inner=1)
+    with pytest.raises(TypeError, match="wrap_type must be a type"):
+        C.Fast(slow=abs, fast=abs, wrap_type=1, wrap_attr="x")
+    with pytest.raises(ValueError, match=">= 0"):
+        C.Fast(slow=abs, fast=abs, check_from=-1)
+
+
+@needs_c
+def test_names_repr_and_pickling_follow_the_slow_function() -> None:
+    f = _accel.fast(_named, fast=abs)
+    assert f.__name__ == "_named" and f.__qualname__ == "_named"
+    assert f.__doc__ == "A module-level function (picklable by reference)."
+    assert repr(f) == "<purposetag wrapper of _named>"
+    assert f.__module__ == __name__
+    assert f._pt_slow is _named
+    globals()["_fast_named"] = f
+    f.__qualname__ = "_fast_named"
+    assert pickle.loads(pickle.dumps(f)) is f
+
+
+def _named(x: int) -> int:
+    """A module-level function (picklable by reference)."""
+    return x
+
+
+@needs_c
+def test_limits_follow_the_scanner_settings() -> None:
+    assert C.is_plain([["a"]])
+    pt.configure(max_depth=1)
+    try:
+        assert not C.is_plain([["a"]])  # the scanner would report max_depth: Python's call
+        assert C.is_plain(["a"])
+    finally:
+        pt.configure(max_depth=None)
+    pt.configure(max_items=2)
+    try:
+        assert not C.is_plain(["a", "b", "c"])
+    finally:
+        pt.configure(max_items=None)
+    assert C.is_plain(["a", "b", "c"])
+
+
+@needs_c
+def test_limits_reset_with_settings() -> None:
+    pt.configure(max_items=1)
+    from purposetag import _settings
+
+    _settings.reset()
+    assert C.is_plain(["a", "b"])
+
+
+def test_guard_clean_call_is_unchanged_either_way() -> None:
+    seen: list[tuple[object, ...]] = []
+
+    @pt.guard("marketing.advertising")
+    def upload(*a: object, **k: object) -> int:
+        seen.append((a, k))
+        return 7
+
+    assert upload("a", [1, {"b": 2}], k="v") == 7
+    assert seen == [(("a", [1, {"b": 2}]), {"k": "v"})]
+    with pytest.raises(pt.PurposeViolation):
+        upload(pt.tag("x", "security.authentication"))
+    with pytest.raises(pt.PurposeViolation):
+        upload(["ok", {"deep": pt.tag("x", "security.authentication")}])
