@@ -16,8 +16,9 @@
  *               (a guard's own `self`);
  *   inner/name  instead of `fast`: call ``getattr(args[0], inner).name(...)``
  *               (a wrapper forwarding to the object it wraps);
- *   when_none   the fast path only while ``getattr(args[0], when_none)`` is None
- *               (a wrapper that has not seen tagged data yet);
+ *   when_plain  the fast path only while ``getattr(args[0], when_plain)`` is plain
+ *               (None in a wrapper that has not seen tagged data yet; a Template's
+ *               ``template`` string);
  *   wrap_type/wrap_attr  the fast result is stored as attribute `wrap_attr` of a
  *               new, uninitialised `wrap_type` instance, which is returned.
  *
@@ -92,7 +93,7 @@ typedef struct {
     PyObject *slow;
     PyObject *inner;
     PyObject *name;
-    PyObject *when_none;
+    PyObject *when_plain;
     PyObject *wrap_type;
     PyObject *wrap_attr;
     PyObject *dict;
@@ -140,7 +141,7 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     if (n < self->check_from || n < self->fast_from) {
         goto slow;
     }
-    if (self->inner != NULL || self->when_none != NULL) {
+    if (self->inner != NULL || self->when_plain != NULL) {
         if (n < 1) {
             goto slow;
         }
@@ -161,15 +162,15 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
             goto slow;
         }
     }
-    if (self->when_none != NULL) {
-        PyObject *v = PyObject_GetAttr(args[0], self->when_none);
+    if (self->when_plain != NULL) {
+        PyObject *v = PyObject_GetAttr(args[0], self->when_plain);
         if (v == NULL) {
             PyErr_Clear();
             goto slow;
         }
-        int none = (v == Py_None);
+        int ok = is_plain(v, depth, &budget);
         Py_DECREF(v);
-        if (!none) {
+        if (!ok) {
             goto slow;
         }
     }
@@ -216,14 +217,14 @@ static PyObject *
 fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"slow",      "fast",      "inner",      "name",
-                             "when_none", "wrap_type", "wrap_attr",  "check_from",
+                             "when_plain", "wrap_type", "wrap_attr",  "check_from",
                              "fast_from", "depth",     NULL};
-    PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_none = NULL;
+    PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
     int depth = 3;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnni", kwlist, &slow, &fast, &inner,
-                                     &name, &when_none, &wrap_type, &wrap_attr, &check_from,
+                                     &name, &when_plain, &wrap_type, &wrap_attr, &check_from,
                                      &fast_from, &depth)) {
         return NULL;
     }
@@ -232,7 +233,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     if (check_name(inner, "inner") < 0 || check_name(name, "name") < 0 ||
-        check_name(when_none, "when_none") < 0 || check_name(wrap_attr, "wrap_attr") < 0) {
+        check_name(when_plain, "when_plain") < 0 || check_name(wrap_attr, "wrap_attr") < 0) {
         return NULL;
     }
     int has_inner = inner != NULL && inner != Py_None;
@@ -261,7 +262,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->fast = has_inner ? NULL : Py_NewRef(fast);
     self->inner = none_to_null(inner);
     self->name = none_to_null(name);
-    self->when_none = none_to_null(when_none);
+    self->when_plain = none_to_null(when_plain);
     self->wrap_type = has_wrap ? Py_NewRef(wrap_type) : NULL;
     self->wrap_attr = has_wrap ? Py_NewRef(wrap_attr) : NULL;
     self->dict = NULL;
@@ -281,7 +282,7 @@ fast_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->slow);
     Py_VISIT(self->inner);
     Py_VISIT(self->name);
-    Py_VISIT(self->when_none);
+    Py_VISIT(self->when_plain);
     Py_VISIT(self->wrap_type);
     Py_VISIT(self->wrap_attr);
     Py_VISIT(self->dict);
@@ -296,7 +297,7 @@ fast_clear(PyObject *op)
     Py_CLEAR(self->slow);
     Py_CLEAR(self->inner);
     Py_CLEAR(self->name);
-    Py_CLEAR(self->when_none);
+    Py_CLEAR(self->when_plain);
     Py_CLEAR(self->wrap_type);
     Py_CLEAR(self->wrap_attr);
     Py_CLEAR(self->dict);

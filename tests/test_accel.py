@@ -103,7 +103,7 @@ def test_method_binding_check_from_and_fast_from() -> None:
 
 
 @needs_c
-def test_inner_and_when_none() -> None:
+def test_inner_and_when_plain() -> None:
     class Box:
         def __init__(self) -> None:
             self.inner = ["x"]
@@ -112,11 +112,16 @@ def test_inner_and_when_none() -> None:
     def slow(box: Box, *a: object) -> str:
         return "slow"
 
-    count = C.Fast(slow=slow, inner="inner", name="count", when_none="state", check_from=1,
-                   fast_from=1)
+    count = C.Fast(
+        slow=slow, inner="inner", name="count", when_plain="state", check_from=1, fast_from=1
+    )
     b = Box()
     assert count(b, "x") == 1
-    b.state = "seen tags"
+    b.state = "a plain str"
+    assert count(b, "x") == 1
+    b.state = pt.tag("tagged", "security.authentication")
+    assert count(b, "x") == "slow"
+    b.state = {"not plain": object()}
     assert count(b, "x") == "slow"
     del b.state  # an attribute that cannot be read: Python decides
     assert count(b, "x") == "slow"
@@ -149,6 +154,8 @@ def test_bad_construction_is_refused() -> None:
         C.Fast(slow=abs, fast=abs, name="x")
     with pytest.raises(TypeError, match="inner must be a str"):
         C.Fast(slow=abs, inner=1)
+    with pytest.raises(TypeError, match="when_plain must be a str"):
+        C.Fast(slow=abs, fast=abs, when_plain=b"x")
     with pytest.raises(TypeError, match="wrap_type must be a type"):
         C.Fast(slow=abs, fast=abs, wrap_type=1, wrap_attr="x")
     with pytest.raises(ValueError, match=">= 0"):
@@ -213,3 +220,82 @@ def test_guard_clean_call_is_unchanged_either_way() -> None:
         upload(pt.tag("x", "security.authentication"))
     with pytest.raises(pt.PurposeViolation):
         upload(["ok", {"deep": pt.tag("x", "security.authentication")}])
+
+
+P = "security.authentication"
+
+
+@pytest.fixture
+def instrumented():  # type: ignore[no-untyped-def]
+    pt.instrument()
+    yield
+    pt.uninstrument()
+
+
+def test_hash_plain_then_tagged_updates(instrumented: None) -> None:
+    import hashlib
+
+    h = hashlib.sha256(b"a")
+    h.update(b"b")
+    c = h.copy()
+    assert not pt.is_tagged(h.hexdigest()) and not pt.is_tagged(c.digest())
+    h.update(pt.tag("c", P).encode())
+    assert pt.tags(h.hexdigest()) == pt.tags(pt.tag("c", P))
+    assert pt.is_tagged(h.digest()) and pt.is_tagged(h.copy().hexdigest())
+    assert not pt.is_tagged(c.hexdigest())  # the earlier copy saw no tagged data
+    assert h.hexdigest() == hashlib.sha256(b"abc").hexdigest()
+    assert h.name == "sha256" and h.digest_size == 32
+
+
+def test_memory_file_plain_then_tagged(instrumented: None) -> None:
+    import io
+
+    f = io.StringIO("start ")  # the position starts at 0: writes overwrite it
+    f.write("plain ")
+    assert not pt.is_tagged(f.getvalue())
+    f.write(pt.tag("secret", P))
+    v = f.getvalue()
+    assert v == "plain secret" and pt.ranges(v)[0][:2] == (6, 12)
+    f.seek(0)
+    assert f.read() == v and pt.is_tagged(f.read() or v)
+    g = io.StringIO(pt.tag("initial", P))
+    assert pt.is_tagged(g.getvalue())
+
+
+def test_template_with_tagged_template_string(instrumented: None) -> None:
+    import string
+
+    t = string.Template(pt.tag("Dear $name", P))
+    out = t.substitute(name="bob")
+    assert out == "Dear bob" and pt.is_tagged(out)
+    assert not pt.is_tagged(string.Template("Dear $name").substitute(name="bob"))
+
+
+def test_pattern_plain_and_tagged(instrumented: None) -> None:
+    import re
+
+    p = re.compile(r"(\w+)@")
+    m = p.search("id bob@x")
+    assert type(m) is re.Match and m.group(1) == "bob"
+    assert pt.is_tagged(p.search(pt.tag("id bob@x", P)).group(1))
+    assert p.sub("X", "a@ b@") == "X X" and isinstance(p, re.Pattern)
+
+
+def test_csv_plain_and_tagged_rows(instrumented: None) -> None:
+    import csv
+    import io
+
+    f = io.StringIO()
+    w = csv.writer(f)
+    w.writerow([1, "a"])
+    assert not pt.is_tagged(f.getvalue())
+    w.writerow([2, pt.tag("b", P)])
+    assert f.getvalue() == "1,a\r\n2,b\r\n" and pt.is_tagged(f.getvalue())
+
+
+def test_base64_through_patched_binascii(instrumented: None) -> None:
+    import base64
+
+    enc = base64.urlsafe_b64encode(pt.tag("bob@x.io", P).encode())
+    assert pt.is_tagged(enc) and pt.is_tagged(base64.urlsafe_b64decode(enc))
+    assert type(base64.b64encode(b"x")) is bytes

@@ -62,9 +62,7 @@ def test_wsgi_streamed_body_is_produced_inside_the_scope() -> None:
     wrapped = WSGIMiddleware(app, mode="monitor")
     with capture_logs() as logs:
         assert list(wrapped({"PATH_INFO": "/s"}, lambda *a: None)) == [b"late"]
-    assert [e["event"] for e in logs if e["event"] == "purpose_violation"] == [
-        "purpose_violation"
-    ]
+    assert [e["event"] for e in logs if e["event"] == "purpose_violation"] == ["purpose_violation"]
 
 
 def test_asgi_http_scope_gets_the_processing_use() -> None:

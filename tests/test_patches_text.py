@@ -31,7 +31,7 @@ def test_base64_roundtrip(kind: str) -> None:
     enc = getattr(base64, f"{kind}encode")
     dec = getattr(base64, f"{kind}decode")
     out = enc(B)
-    assert out == enc.__wrapped__(b"bob@x.io") and pt.tags(out) == TAGS
+    assert out == getattr(enc, "__wrapped__", enc)(b"bob@x.io") and pt.tags(out) == TAGS
     back = dec(out)
     assert back == b"bob@x.io" and pt.tags(back) == TAGS
     assert type(enc(b"plain")) is bytes

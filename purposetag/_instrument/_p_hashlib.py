@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _ranges as R
+from .._accel import fast
 from .._ranges import TagSet
 from .._tainted import mk_bytes, mk_str
 from ._patching import all_plain, args_tags, fallback, patch, tagging_wrapper, tags_in
@@ -39,10 +40,12 @@ _CONSTRUCTORS = (
 class TaggedHash:
     """A hash (or HMAC) object that remembers the tags of the data it was fed."""
 
-    __slots__ = ("_h", "_pt_tags")
+    # `_pt_tags` lives in the (lazily created) instance dict, over a class default of
+    # None, so a wrapper made in C (which sets `_h` only) reads as "no tags yet".
+    __slots__ = ("__dict__", "_h")
 
     _h: Any
-    _pt_tags: TagSet | None
+    _pt_tags: TagSet | None = None
 
     def update(self, data: Any) -> None:
         self._h.update(data)
@@ -71,6 +74,8 @@ class TaggedHash:
     def copy(self) -> TaggedHash:
         return _wrap(self._h.copy(), self._pt_tags)
 
+    # (the C accelerator's versions follow the class)
+
     @property
     def name(self) -> str:
         return self._h.name  # type: ignore[no-any-return]
@@ -85,6 +90,36 @@ class TaggedHash:
 
     def __repr__(self) -> str:
         return repr(self._h)
+
+
+# With the C accelerator: plain data goes straight to the wrapped object's method,
+# and digests and copies are the wrapped object's while no tags were fed in.
+TaggedHash.update = fast(  # type: ignore[method-assign]
+    TaggedHash.update, inner="_h", name="update", check_from=1, fast_from=1
+)
+for _name in ("digest", "hexdigest"):
+    setattr(
+        TaggedHash,
+        _name,
+        fast(
+            getattr(TaggedHash, _name),
+            inner="_h",
+            name=_name,
+            when_plain="_pt_tags",
+            check_from=1,
+            fast_from=1,
+        ),
+    )
+TaggedHash.copy = fast(  # type: ignore[method-assign]
+    TaggedHash.copy,
+    inner="_h",
+    name="copy",
+    when_plain="_pt_tags",
+    wrap_type=TaggedHash,
+    wrap_attr="_h",
+    check_from=1,
+    fast_from=1,
+)
 
 
 def _forward(name: str) -> property:
@@ -161,7 +196,7 @@ def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
     constructor.__qualname__ = constructor.__name__
     constructor.__doc__ = orig.__doc__
     constructor.__wrapped__ = orig  # type: ignore[attr-defined]
-    return constructor
+    return fast(constructor, fast=orig, wrap_type=TaggedHash, wrap_attr="_h")
 
 
 def _unwrap_digestmod(digestmod: Any) -> Any:
@@ -194,7 +229,7 @@ def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     new.__doc__ = orig.__doc__
     new.__wrapped__ = orig  # type: ignore[attr-defined]
-    return new
+    return fast(new, fast=orig, wrap_type=TaggedHash, wrap_attr="_h")
 
 
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,7 +240,7 @@ def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     digest.__doc__ = orig.__doc__
     digest.__wrapped__ = orig  # type: ignore[attr-defined]
-    return digest
+    return fast(digest, fast=orig)
 
 
 def apply() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import _ranges as R
+from .._accel import fast
 from .._ranges import Ranges, Triple
 from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
 from ._patching import _PLAIN, all_plain, fallback, has_tags, patch, tags_in
@@ -157,6 +158,21 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
         def __iter__(self) -> Any:
             return self
 
+    # With the C accelerator: a plain write, and any read while nothing tagged was
+    # written, is the C method itself.
+    Tagged.__init__ = fast(Tagged.__init__, fast=b_init, check_from=1)  # type: ignore[method-assign]
+    Tagged.write = fast(Tagged.write, fast=b_write, check_from=1)  # type: ignore[method-assign]
+    for name in ("getvalue", "read", "readline", "readlines", "__next__"):
+        setattr(
+            Tagged,
+            name,
+            fast(
+                getattr(Tagged, name),
+                fast=getattr(base, name),
+                check_from=1,
+                when_plain="_pt_marks",
+            ),
+        )
     Tagged.__name__ = base.__name__
     Tagged.__qualname__ = base.__qualname__
     Tagged.__module__ = "io"
@@ -231,6 +247,12 @@ class TaggedCsvWriter:
         return self._w.dialect
 
 
+# With the C accelerator, a row of plain values goes straight to the real writer.
+TaggedCsvWriter.writerow = fast(  # type: ignore[method-assign]
+    TaggedCsvWriter.writerow, inner="_w", name="writerow", check_from=1, fast_from=1
+)
+
+
 def _csv_writer(orig: Callable[..., Any]) -> Callable[..., Any]:
     def writer(f: Any, /, *args: Any, **kwargs: Any) -> TaggedCsvWriter:
         o = TaggedCsvWriter()
@@ -285,7 +307,8 @@ def _template_method(orig: Callable[..., str], where: str) -> Callable[..., str]
     method.__qualname__ = orig.__qualname__
     method.__doc__ = orig.__doc__
     method.__wrapped__ = orig  # type: ignore[attr-defined]
-    return method
+    # with the C accelerator: a plain template and plain values are the original call
+    return fast(method, fast=orig, check_from=1, when_plain="template")
 
 
 def apply() -> None:

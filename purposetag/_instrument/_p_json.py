@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _ranges as R
+from .._accel import fast
 from .._proxy import TaggedValue
 from .._ranges import TagSet
 from .._tainted import _rng, join_tagged, mk_str
@@ -164,7 +165,7 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
 
     dumps.__doc__ = orig.__doc__
     dumps.__wrapped__ = orig  # type: ignore[attr-defined]
-    return dumps
+    return fast(dumps, fast=orig)
 
 
 def _dump(orig: Callable[..., None], dumps: Callable[..., str]) -> Callable[..., None]:
@@ -204,7 +205,7 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     loads.__doc__ = orig.__doc__
     loads.__wrapped__ = orig  # type: ignore[attr-defined]
-    return loads
+    return fast(loads, fast=orig)
 
 
 def apply() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import wrapt
 
 from .. import _ranges as R
+from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
 from .._tainted import _rng, mk_bytes, mk_str
 from ._patching import fallback, patch
@@ -347,7 +348,8 @@ def _compile_wrapper(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     compile.__doc__ = orig.__doc__
     compile.__wrapped__ = orig  # type: ignore[attr-defined]
-    return compile
+    # a plain pattern string: compile it and wrap it, in C
+    return fast(compile, fast=orig, wrap_type=TaggedPattern, wrap_attr="__wrapped__")
 
 
 _orig_sub: Callable[..., Any] = re.sub
@@ -394,13 +396,29 @@ def _simple(name: str) -> Callable[..., Any]:
     fn.__qualname__ = name
     fn.__doc__ = orig.__doc__
     fn.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fn
+    return fast(fn, fast=orig)
+
+
+# With the C accelerator, these methods hand a plain string straight to the pattern.
+for _name in ("match", "search", "fullmatch", "sub", "subn", "split", "findall"):
+    setattr(
+        TaggedPattern,
+        _name,
+        fast(
+            getattr(TaggedPattern, _name),
+            inner="__wrapped__",
+            name=_name,
+            check_from=1,
+            fast_from=1,
+        ),
+    )
+del _name
 
 
 def apply() -> None:
     for name in ("match", "search", "fullmatch", "findall", "finditer"):
         patch(re, name, _simple(name))
-    patch(re, "sub", _module_sub)
-    patch(re, "subn", _module_subn)
-    patch(re, "split", _module_split)
+    patch(re, "sub", fast(_module_sub, fast=_orig_sub))
+    patch(re, "subn", fast(_module_subn, fast=_orig_subn))
+    patch(re, "split", fast(_module_split, fast=_orig_split))
     patch(re, "compile", _compile_wrapper(re.compile))

@@ -17,13 +17,10 @@ import urllib.parse
 from ._patching import patch, tagging_wrapper
 
 _FUNCTIONS: dict[object, tuple[str, ...]] = {
+    # b64encode/b64decode and their standard_/urlsafe_ forms are not patched: they
+    # call binascii.b2a_base64/a2b_base64 (patched below) and bytes.translate (a
+    # TaintedBytes method), which carry the tags without a second wrapper.
     base64: (
-        "b64encode",
-        "b64decode",
-        "standard_b64encode",
-        "standard_b64decode",
-        "urlsafe_b64encode",
-        "urlsafe_b64decode",
         "b32encode",
         "b32decode",
         "b32hexencode",

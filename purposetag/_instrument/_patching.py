@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import _events
 from .. import _ranges as R
+from .._accel import fast
 from .._formatting import deep_union
 from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
@@ -255,7 +256,7 @@ def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) ->
     wrapper.__doc__ = getattr(fn, "__doc__", None)
     wrapper.__module__ = getattr(fn, "__module__", None) or "purposetag"
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
-    return wrapper
+    return fast(wrapper, fast=fn)
 
 
 def fallback(where: str, exc: BaseException) -> None:
