@@ -15,7 +15,10 @@
  *   fast_from   positional arguments before this index are not passed to `fast`
  *               (a guard's own `self`);
  *   inner/name  instead of `fast`: call ``getattr(args[0], inner).name(...)``
- *               (a wrapper forwarding to the object it wraps);
+ *               (a wrapper forwarding to the object it wraps); `name` alone calls
+ *               that method of the first argument passed on;
+ *   call_first  instead of `fast`: call the first argument passed on with the rest
+ *               (an aspect handed an already bound method);
  *   when_plain  the fast path only while ``getattr(args[0], when_plain)`` is plain
  *               (None in a wrapper that has not seen tagged data yet; a Template's
  *               ``template`` string);
@@ -100,6 +103,7 @@ typedef struct {
     Py_ssize_t check_from;
     Py_ssize_t fast_from;
     int depth;
+    int call_first;
     vectorcallfunc vectorcall;
 } FastObject;
 
@@ -108,6 +112,14 @@ fast_call_fast(FastObject *self, PyObject *const *args, Py_ssize_t n, PyObject *
 {
     Py_ssize_t m = n - self->fast_from;
     if (self->inner == NULL) {
+        if (self->call_first) {
+            return PyObject_Vectorcall(args[self->fast_from], args + self->fast_from + 1, m - 1,
+                                       kwnames);
+        }
+        if (self->name != NULL) {
+            return PyObject_VectorcallMethod(self->name, args + self->fast_from, (size_t)m,
+                                             kwnames);
+        }
         return PyObject_Vectorcall(self->fast, args + self->fast_from, m, kwnames);
     }
     PyObject *obj = PyObject_GetAttr(args[0], self->inner);
@@ -140,6 +152,10 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (n < self->check_from || n < self->fast_from) {
         goto slow;
+    }
+    if ((self->call_first || (self->inner == NULL && self->name != NULL)) &&
+        n <= self->fast_from) {
+        goto slow; /* nothing to call */
     }
     if (self->inner != NULL || self->when_plain != NULL) {
         if (n < 1) {
@@ -216,16 +232,16 @@ none_to_null(PyObject *v)
 static PyObject *
 fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"slow",      "fast",      "inner",      "name",
+    static char *kwlist[] = {"slow",       "fast",      "inner",      "name",
                              "when_plain", "wrap_type", "wrap_attr",  "check_from",
-                             "fast_from", "depth",     NULL};
+                             "fast_from",  "depth",     "call_first", NULL};
     PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
-    int depth = 3;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnni", kwlist, &slow, &fast, &inner,
+    int depth = 3, call_first = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnip", kwlist, &slow, &fast, &inner,
                                      &name, &when_plain, &wrap_type, &wrap_attr, &check_from,
-                                     &fast_from, &depth)) {
+                                     &fast_from, &depth, &call_first)) {
         return NULL;
     }
     if (!PyCallable_Check(slow)) {
@@ -237,12 +253,16 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     int has_inner = inner != NULL && inner != Py_None;
-    if (!has_inner && (fast == NULL || !PyCallable_Check(fast))) {
-        PyErr_SetString(PyExc_TypeError, "Fast(): give a callable fast, or inner");
+    int has_name = name != NULL && name != Py_None;
+    int has_fast = fast != NULL && fast != Py_None;
+    if (has_fast + has_inner + (has_name && !has_inner) + call_first != 1) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Fast(): give exactly one of fast, inner (with or without name), "
+                        "name, call_first");
         return NULL;
     }
-    if (!has_inner && name != NULL && name != Py_None) {
-        PyErr_SetString(PyExc_TypeError, "Fast(): name needs inner");
+    if (has_fast && !PyCallable_Check(fast)) {
+        PyErr_SetString(PyExc_TypeError, "Fast(): fast must be callable");
         return NULL;
     }
     int has_wrap = wrap_type != NULL && wrap_type != Py_None;
@@ -259,7 +279,8 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     self->slow = Py_NewRef(slow);
-    self->fast = has_inner ? NULL : Py_NewRef(fast);
+    self->fast = has_fast ? Py_NewRef(fast) : NULL;
+    self->call_first = call_first;
     self->inner = none_to_null(inner);
     self->name = none_to_null(name);
     self->when_plain = none_to_null(when_plain);
@@ -393,6 +414,403 @@ static PyType_Spec fast_spec = {
     .slots = fast_slots,
 };
 
+/* ---------------------------------------------------------------------------
+ * Site: one rewritten f-string / join / format / % of a given shape (see
+ * _rewrite.py).  Called with the site's already evaluated operands, in order.
+ * When every operand is plain it computes the original operation in C and
+ * returns it; otherwise it calls `slow`, the Python aspect, with what it needs.
+ */
+enum { SITE_FSTRING = 0, SITE_JOIN = 1, SITE_FORMAT = 2, SITE_MOD = 3 };
+#define SITE_STACK 16
+
+typedef struct {
+    PyObject_HEAD
+    int kind;
+    PyObject *items;     /* FSTRING: the literals; else constants, with `mark` for operands */
+    PyObject *mark;
+    PyObject *call;      /* FSTRING: offsets; JOIN: sep.join; FORMAT: tmpl.format; MOD: tmpl */
+    PyObject *kwnames;   /* FORMAT: names of the last items, or NULL */
+    PyObject *slow;
+    PyObject *slow_head; /* first argument of `slow` (JOIN, FORMAT, MOD) */
+    PyTypeObject *want;  /* JOIN: the separator's type */
+    Py_ssize_t nvar;
+    int as_list;
+    int dyn;             /* call is None: the first operand is the call (and slow's head) */
+    vectorcallfunc vectorcall;
+} SiteObject;
+
+static int
+plain_scalar(PyObject *o)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    return t == &PyUnicode_Type || t == &PyLong_Type || o == Py_None || t == &PyFloat_Type ||
+           t == &PyBool_Type || t == &PyBytes_Type || t == &PyComplex_Type;
+}
+
+static PyObject *
+site_fstring(SiteObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    PyObject *lits = self->items;
+    Py_ssize_t len = 0;
+    Py_UCS4 maxc = 127;
+    int exact = 1;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        PyObject *lit = PyTuple_GET_ITEM(lits, i);
+        len += PyUnicode_GET_LENGTH(lit);
+        if (PyUnicode_MAX_CHAR_VALUE(lit) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(lit);
+        }
+        if (i < n) {
+            PyObject *p = args[i];
+            if (!PyUnicode_Check(p)) {
+                PyErr_SetString(PyExc_TypeError, "purposetag: f-string piece is not a str");
+                return NULL;
+            }
+            if (!PyUnicode_CheckExact(p)) {
+                exact = 0;
+            }
+#if PY_VERSION_HEX < 0x030C0000
+            if (PyUnicode_READY(p) < 0) {
+                return NULL;
+            }
+#endif
+            len += PyUnicode_GET_LENGTH(p);
+            if (PyUnicode_MAX_CHAR_VALUE(p) > maxc) {
+                maxc = PyUnicode_MAX_CHAR_VALUE(p);
+            }
+        }
+    }
+    PyObject *res = PyUnicode_New(len, maxc);
+    if (res == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        PyObject *lit = PyTuple_GET_ITEM(lits, i);
+        Py_ssize_t k = PyUnicode_GET_LENGTH(lit);
+        if (k && PyUnicode_CopyCharacters(res, pos, lit, 0, k) < 0) {
+            Py_DECREF(res);
+            return NULL;
+        }
+        pos += k;
+        if (i < n) {
+            k = PyUnicode_GET_LENGTH(args[i]);
+            if (k && PyUnicode_CopyCharacters(res, pos, args[i], 0, k) < 0) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            pos += k;
+        }
+    }
+    if (exact) {
+        return res;
+    }
+    /* slow(res, offsets, *pieces) */
+    PyObject *small[SITE_STACK];
+    PyObject **stack = small;
+    if (n + 2 > SITE_STACK) {
+        stack = PyMem_Malloc((size_t)(n + 2) * sizeof(PyObject *));
+        if (stack == NULL) {
+            Py_DECREF(res);
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = res;
+    stack[1] = self->call;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        stack[i + 2] = args[i];
+    }
+    PyObject *out = PyObject_Vectorcall(self->slow, stack, (size_t)(n + 2), NULL);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    Py_DECREF(res);
+    return out;
+}
+
+/* The site's items with the operands put in place of `mark`; *plain tells whether
+ * every operand passed the kind's check. */
+static void
+site_fill(SiteObject *self, PyObject *const *args, PyObject **out, int *plain)
+{
+    Py_ssize_t m = PyTuple_GET_SIZE(self->items);
+    Py_ssize_t k = 0;
+    *plain = 1;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *it = PyTuple_GET_ITEM(self->items, i);
+        if (it == self->mark) {
+            it = args[k++];
+            if (*plain) {
+                if (self->kind == SITE_JOIN ? Py_TYPE(it) != self->want : !plain_scalar(it)) {
+                    *plain = 0;
+                }
+            }
+        }
+        out[i] = it; /* borrowed */
+    }
+}
+
+static PyObject *
+site_seq(SiteObject *self, PyObject **items, Py_ssize_t m, int as_list)
+{
+    PyObject *seq = as_list ? PyList_New(m) : PyTuple_New(m);
+    if (seq == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (as_list) {
+            PyList_SET_ITEM(seq, i, Py_NewRef(items[i]));
+        }
+        else {
+            PyTuple_SET_ITEM(seq, i, Py_NewRef(items[i]));
+        }
+    }
+    return seq;
+}
+
+static PyObject *
+site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    SiteObject *self = (SiteObject *)op;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    if (n != self->nvar + self->dyn || kwnames != NULL) {
+        PyErr_Format(PyExc_TypeError, "purposetag site takes %zd operands, got %zd",
+                     self->nvar + self->dyn, n);
+        return NULL;
+    }
+    if (self->kind == SITE_FSTRING) {
+        return site_fstring(self, args, n);
+    }
+    /* dyn: the first operand is the bound method (join, format) or the template (%) */
+    PyObject *call = self->dyn ? args[0] : self->call;
+    PyObject *slow_head = self->dyn ? args[0] : self->slow_head;
+    PyObject *const *ops = args + self->dyn;
+    Py_ssize_t m = PyTuple_GET_SIZE(self->items);
+    PyObject *small[SITE_STACK + 1];
+    PyObject **items = small + 1; /* small[0]: room for the bound method (dyn format) */
+    int plain;
+    site_fill(self, ops, items, &plain);
+    PyObject *res = NULL;
+    if (self->kind == SITE_FORMAT) {
+        Py_ssize_t nk = self->kwnames ? PyTuple_GET_SIZE(self->kwnames) : 0;
+        if (plain) {
+            return PyObject_Vectorcall(call, items, (size_t)(m - nk), self->kwnames);
+        }
+        if (self->dyn) { /* slow(m, *args, **kwargs) */
+            small[0] = call;
+            return PyObject_Vectorcall(self->slow, small, (size_t)(m - nk + 1), self->kwnames);
+        }
+        PyObject *pos = site_seq(self, items, m - nk, 0);
+        if (pos == NULL) {
+            return NULL;
+        }
+        PyObject *kw = PyDict_New();
+        if (kw == NULL) {
+            Py_DECREF(pos);
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < nk; j++) {
+            if (PyDict_SetItem(kw, PyTuple_GET_ITEM(self->kwnames, j), items[m - nk + j]) < 0) {
+                Py_DECREF(pos);
+                Py_DECREF(kw);
+                return NULL;
+            }
+        }
+        res = PyObject_CallFunctionObjArgs(self->slow, slow_head, pos, kw, NULL);
+        Py_DECREF(pos);
+        Py_DECREF(kw);
+        return res;
+    }
+    PyObject *seq = site_seq(self, items, m, self->kind == SITE_JOIN && self->as_list);
+    if (seq == NULL) {
+        return NULL;
+    }
+    if (self->kind == SITE_JOIN) {
+        /* A str/bytes join runs no Python code: join first, as the aspect does, so a
+         * bad item fails here, from C.  Another object's join is called once only. */
+        int builtin = !self->dyn;
+        if (!builtin && PyCFunction_Check(call)) {
+            PyObject *sep = PyCFunction_GET_SELF(call);
+            builtin = sep != NULL &&
+                      (Py_TYPE(sep) == &PyUnicode_Type || Py_TYPE(sep) == &PyBytes_Type);
+        }
+        if (builtin) {
+            res = PyObject_CallOneArg(call, seq);
+            if (res != NULL && !plain) {
+                Py_DECREF(res);
+                res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+            }
+        }
+        else if (plain) {
+            res = PyObject_CallOneArg(call, seq);
+        }
+        else {
+            res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+        }
+    }
+    else if (plain) {
+        res = PyNumber_Remainder(call, seq);
+    }
+    else {
+        res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+    }
+    Py_DECREF(seq);
+    return res;
+}
+
+static PyObject *
+site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"kind",    "items", "slow",     "call", "slow_head",
+                             "kwnames", "mark",  "as_list",  NULL};
+    int kind, as_list = 0;
+    PyObject *items, *slow, *call = Py_None, *slow_head = Py_None, *kwnames = Py_None;
+    PyObject *mark = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O|$OOOOp", kwlist, &kind, &PyTuple_Type,
+                                     &items, &slow, &call, &slow_head, &kwnames, &mark,
+                                     &as_list)) {
+        return NULL;
+    }
+    Py_ssize_t m = PyTuple_GET_SIZE(items);
+    if (kind < SITE_FSTRING || kind > SITE_MOD || !PyCallable_Check(slow) ||
+        (kind != SITE_FSTRING && (m > SITE_STACK || mark == Py_None))) {
+        PyErr_SetString(PyExc_TypeError, "Site(): bad kind, slow, mark or too many items");
+        return NULL;
+    }
+    Py_ssize_t nvar = 0;
+    if (kind == SITE_FSTRING) {
+        if (m < 1) {
+            PyErr_SetString(PyExc_TypeError, "Site(): an f-string needs literals");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < m; i++) {
+            if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(items, i))) {
+                PyErr_SetString(PyExc_TypeError, "Site(): f-string literals must be str");
+                return NULL;
+            }
+        }
+        nvar = m - 1;
+        if (!PyTuple_Check(call)) {
+            PyErr_SetString(PyExc_TypeError, "Site(): an f-string needs its offsets as call");
+            return NULL;
+        }
+    }
+    else {
+        for (Py_ssize_t i = 0; i < m; i++) {
+            nvar += PyTuple_GET_ITEM(items, i) == mark;
+        }
+        if (kind == SITE_JOIN && call != Py_None && !PyCallable_Check(call)) {
+            PyErr_SetString(PyExc_TypeError, "Site(): a join needs sep.join as call");
+            return NULL;
+        }
+        if (kind == SITE_FORMAT && call != Py_None && !PyCallable_Check(call)) {
+            PyErr_SetString(PyExc_TypeError, "Site(): a format needs tmpl.format as call");
+            return NULL;
+        }
+    }
+    if (kwnames != Py_None) {
+        if (kind != SITE_FORMAT || !PyTuple_CheckExact(kwnames) ||
+            PyTuple_GET_SIZE(kwnames) > m) {
+            PyErr_SetString(PyExc_TypeError, "Site(): kwnames is a tuple, for format only");
+            return NULL;
+        }
+    }
+    PyTypeObject *want = NULL;
+    if (kind == SITE_JOIN && call == Py_None) {
+        want = &PyUnicode_Type;
+    }
+    else if (kind == SITE_JOIN) {
+        PyObject *sep = PyObject_GetAttrString(call, "__self__");
+        if (sep == NULL) {
+            return NULL;
+        }
+        want = Py_TYPE(sep);
+        Py_DECREF(sep);
+        if (want != &PyUnicode_Type && want != &PyBytes_Type) {
+            PyErr_SetString(PyExc_TypeError, "Site(): a join's separator is a str or bytes");
+            return NULL;
+        }
+    }
+    SiteObject *self = (SiteObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->kind = kind;
+    self->items = Py_NewRef(items);
+    self->mark = Py_NewRef(mark);
+    self->call = Py_NewRef(call);
+    self->kwnames = kwnames == Py_None ? NULL : Py_NewRef(kwnames);
+    self->slow = Py_NewRef(slow);
+    self->slow_head = Py_NewRef(slow_head);
+    self->want = want;
+    self->nvar = nvar;
+    self->as_list = as_list;
+    self->dyn = kind != SITE_FSTRING && call == Py_None;
+    self->vectorcall = site_vectorcall;
+    return (PyObject *)self;
+}
+
+static int
+site_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    SiteObject *self = (SiteObject *)op;
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(self->items);
+    Py_VISIT(self->mark);
+    Py_VISIT(self->call);
+    Py_VISIT(self->kwnames);
+    Py_VISIT(self->slow);
+    Py_VISIT(self->slow_head);
+    return 0;
+}
+
+static int
+site_clear(PyObject *op)
+{
+    SiteObject *self = (SiteObject *)op;
+    Py_CLEAR(self->items);
+    Py_CLEAR(self->mark);
+    Py_CLEAR(self->call);
+    Py_CLEAR(self->kwnames);
+    Py_CLEAR(self->slow);
+    Py_CLEAR(self->slow_head);
+    return 0;
+}
+
+static void
+site_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    site_clear(op);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef site_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(SiteObject, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot site_slots[] = {
+    {Py_tp_new, site_new},
+    {Py_tp_dealloc, site_dealloc},
+    {Py_tp_traverse, site_traverse},
+    {Py_tp_clear, site_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, site_members},
+    {Py_tp_doc, "One rewritten f-string/join/format/% site: plain operands in C."},
+    {0, NULL},
+};
+
+static PyType_Spec site_spec = {
+    .name = "purposetag._speedups.Site",
+    .basicsize = sizeof(SiteObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = site_slots,
+};
+
 static PyObject *
 sp_is_plain(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -435,6 +853,15 @@ module_exec(PyObject *m)
     }
     int rc = PyModule_AddObjectRef(m, "Fast", fast_type);
     Py_DECREF(fast_type);
+    if (rc < 0) {
+        return -1;
+    }
+    PyObject *site_type = PyType_FromModuleAndSpec(m, &site_spec, NULL);
+    if (site_type == NULL) {
+        return -1;
+    }
+    rc = PyModule_AddObjectRef(m, "Site", site_type);
+    Py_DECREF(site_type);
     return rc;
 }
 

@@ -148,10 +148,14 @@ def test_errors_of_the_original_propagate_unchanged() -> None:
 def test_bad_construction_is_refused() -> None:
     with pytest.raises(TypeError, match="slow must be callable"):
         C.Fast(slow=1, fast=abs)
-    with pytest.raises(TypeError, match="callable fast, or inner"):
+    with pytest.raises(TypeError, match="exactly one of"):
         C.Fast(slow=abs)
-    with pytest.raises(TypeError, match="name needs inner"):
+    with pytest.raises(TypeError, match="exactly one of"):
         C.Fast(slow=abs, fast=abs, name="x")
+    with pytest.raises(TypeError, match="exactly one of"):
+        C.Fast(slow=abs, fast=abs, call_first=True)
+    with pytest.raises(TypeError, match="fast must be callable"):
+        C.Fast(slow=abs, fast=1)
     with pytest.raises(TypeError, match="inner must be a str"):
         C.Fast(slow=abs, inner=1)
     with pytest.raises(TypeError, match="when_plain must be a str"):
@@ -299,3 +303,91 @@ def test_base64_through_patched_binascii(instrumented: None) -> None:
     enc = base64.urlsafe_b64encode(pt.tag("bob@x.io", P).encode())
     assert pt.is_tagged(enc) and pt.is_tagged(base64.urlsafe_b64decode(enc))
     assert type(base64.b64encode(b"x")) is bytes
+
+
+# ----------------------------------------------------------------- rewritten sites
+
+
+def _module(tmp_path, source: str):  # type: ignore[no-untyped-def]
+    import importlib
+    import textwrap
+    import uuid
+
+    name = f"ptaccel_{uuid.uuid4().hex[:8]}"
+    pkg = tmp_path / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text(textwrap.dedent(source))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        pt.instrument(name)
+        return importlib.import_module(f"{name}.mod")
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+SITES = """
+class Sep:
+    calls = 0
+    def join(self, items):
+        Sep.calls += 1
+        return "|".join(items)
+
+def fs(a, b):
+    return f"é{a}…{b!r}-"
+
+def many(*v):
+    return (
+        f"{v[0]}{v[1]}{v[2]}{v[3]}{v[4]}{v[5]}{v[6]}{v[7]}{v[8]}"
+        f"{v[9]}{v[10]}{v[11]}{v[12]}{v[13]}{v[14]}{v[15]}{v[16]}!"
+    )
+
+def joins(a, sep):
+    return ", ".join([a, "b"]), b"-".join((a.encode(), b"c")), sep.join([a, "z"])
+
+def formats(a, t):
+    return "{} {k}".format(a, k=3), t.format(a, k=a)
+
+def mods(a, t):
+    return "%s %d" % (a, 4), t % (a,), "%(x)s" % {"x": a}
+"""
+
+
+def test_sites_plain_and_tagged(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    m = _module(tmp_path, SITES)
+    t = pt.tag("ab", P)
+    assert m.fs("ab", "c") == "éab…'c'-" and not pt.is_tagged(m.fs("ab", "c"))
+    out = m.fs(t, "c")
+    assert out == "éab…'c'-" and pt.ranges(out)[0][:2] == (1, 3)
+    vals = [str(i) for i in range(17)]
+    assert m.many(*vals) == "".join(vals) + "!"
+    vals[16] = pt.tag("x", P)
+    assert pt.ranges(m.many(*vals))[0][:2] == (22, 23)  # after "0".."15"
+
+    sep = m.Sep()
+    assert m.joins("a", sep) == ("a, b", b"a-c", "a|z") and m.Sep.calls == 1
+    tj = m.joins(t, sep)
+    assert all(pt.is_tagged(x) for x in tj) and m.Sep.calls == 2  # called once per join
+
+    assert m.formats("a", "{} {k}") == ("a 3", "a a")
+    assert all(pt.is_tagged(x) for x in m.formats(t, "{} {k}"))
+    assert m.mods("a", "<%s>") == ("a 4", "<a>", "a")
+    assert all(pt.is_tagged(x) for x in m.mods(t, "<%s>"))
+    with pytest.raises(TypeError):
+        m.mods(object(), "%d")
+
+
+@needs_c
+def test_site_construction_and_calls_are_checked() -> None:
+    with pytest.raises(TypeError, match="bad kind"):
+        C.Site(9, ("a",), str)
+    with pytest.raises(TypeError, match="literals must be str"):
+        C.Site(0, ("a", 1), str, call=(1,))
+    with pytest.raises(TypeError, match="offsets"):
+        C.Site(0, ("a", "b"), str, call=None)
+    with pytest.raises(TypeError, match="separator"):
+        C.Site(1, (0,), str, call=[].count, mark=0)
+    site = C.Site(0, ("a", "b"), str, call=(1,))
+    assert site("x") == "axb"
+    with pytest.raises(TypeError, match="takes 1 operands, got 2"):
+        site("x", "y")

@@ -12,6 +12,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
+from .. import _accel
 from .. import _ranges as R
 from .._formatting import brace_format, brace_format_map, deep_union, percent_format
 from .._proxy import TaggedValue
@@ -26,6 +27,7 @@ _BuiltinMethod: Any = type("".join)
 _s_plain = str.__str__
 _str_new = str.__new__
 _imod: Any = operator.imod
+_MARK: Any = type("_OperandMark", (), {"__repr__": lambda self: "<operand>"})()
 
 
 def fstring_slow(literals: tuple[str, ...], *pieces: str) -> str:
@@ -303,6 +305,7 @@ __all__ = [
 
 # Names the rewritten code uses, injected into each instrumented module's globals.
 GLOBALS: dict[str, Any] = {
+    "_pt_MARK": _MARK,
     "_pt_fslow": fstring_slow,
     "_pt_fstr": fstring_tagged,
     "_pt_sjoin": "".join,
@@ -321,3 +324,14 @@ GLOBALS: dict[str, Any] = {
     "_pt_bytes": bytes,
     "_pt_plain": _PLAIN,
 }
+if _accel._C is not None:
+    GLOBALS["_pt_Site"] = _accel._C.Site
+    # plain operands need no aspect: straight to the operator (the rest: the aspect)
+    GLOBALS["_pt_mod"] = _accel.fast(mod, fast=operator.mod)
+    GLOBALS["_pt_imod"] = _accel.fast(imod, fast=operator.imod)
+    # (bound method, operands...): plain operands, so the method's own result
+    GLOBALS["_pt_join"] = _accel.fast(join, call_first=True, check_from=1)
+    GLOBALS["_pt_format"] = _accel.fast(format_, call_first=True, check_from=1)
+    GLOBALS["_pt_format_map"] = _accel.fast(format_map, call_first=True, check_from=1)
+    # (literal separator, items): ``sep.join(items)``
+    GLOBALS["_pt_join_const"] = _accel.fast(join_const, name="join")

@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from .._accel import ACCELERATED
+
 _METHODS = {"join": "_pt_join", "format": "_pt_format", "format_map": "_pt_format_map"}
 
 
@@ -296,9 +298,49 @@ def _operands(shape: tuple[Any, ...], consts: list[Any]) -> tuple[list[str], lis
     return params, exprs
 
 
+def _c_site(
+    fname: str,
+    kind: int,
+    shape: tuple[Any, ...],
+    head: Any,
+    slow: str,
+    call: str,
+    slow_head: str = "_pt_c0",
+    **options: Any,
+) -> ast.stmt:
+    """``fname = _pt_Site(...)``: the C accelerator's version of a site (see `_speedups.c`).
+
+    `shape` holds the constants, `_VAR` marking operands; `head` is the literal
+    separator or template, written in as a constant like the others.
+    """
+    consts: list[Any] = [head]
+    items: list[str] = []
+    for c in shape:
+        if c is _VAR:
+            items.append("_pt_MARK")
+        else:
+            items.append(f"_pt_c{len(consts)}")
+            consts.append(c)
+    opts = "".join(f", {k}={v!r}" for k, v in options.items())
+    src = (
+        f"{fname} = _pt_Site({kind}, ({''.join(i + ', ' for i in items)}), {slow}, "
+        f"call={call}, slow_head={slow_head}, mark=_pt_MARK{opts})\n"
+    )
+    return _def(src, consts)
+
+
 def _join_def(
     fname: str, sep: str | bytes | None, display: str, shape: tuple[Any, ...]
 ) -> ast.stmt:
+    if ACCELERATED and sep is None:  # the site gets the bound `sep.join` first
+        return _c_site(fname, 1, shape, None, "_pt_join", "None", "None", as_list=display == "[{}]")
+    if ACCELERATED:
+        # the slow path: `_pt_join_str(sep, items)` for a str separator, else
+        # `_pt_join(sep.join, items)`
+        slow, shead = (
+            ("_pt_join_str", "_pt_c0") if isinstance(sep, str) else ("_pt_join", "_pt_c0.join")
+        )
+        return _c_site(fname, 1, shape, sep, slow, "_pt_c0.join", shead, as_list=display == "[{}]")
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
     items = display.format(", ".join(exprs))
@@ -322,6 +364,12 @@ def _join_def(
 def _format_def(
     fname: str, tmpl: str | None, npos: int, names: tuple[Any, ...], shape: tuple[Any, ...]
 ) -> ast.stmt:
+    if ACCELERATED:  # without a literal template the site gets the bound `.format` first
+        if tmpl is None:
+            return _c_site(
+                fname, 2, shape, None, "_pt_format", "None", "None", kwnames=names or None
+            )
+        return _c_site(fname, 2, shape, tmpl, "_pt_brace", "_pt_c0.format", kwnames=names or None)
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
     argl = exprs[:npos] + [f"{k}={e}" for k, e in zip(names, exprs[npos:], strict=True)]
@@ -344,6 +392,11 @@ def _format_def(
 
 
 def _mod_def(fname: str, tmpl: Any, shape: tuple[Any, ...]) -> ast.stmt:
+    if ACCELERATED:  # without a literal template the site gets the template first
+        if tmpl is None:
+            return _c_site(fname, 3, shape, None, "_pt_mod", "None", "None")
+        slow = "_pt_percent" if type(tmpl) is str else "_pt_mod"
+        return _c_site(fname, 3, shape, tmpl, slow, "_pt_c0")
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
     tup = f"({', '.join(exprs)},)"
@@ -367,6 +420,10 @@ def _mod_def(fname: str, tmpl: Any, shape: tuple[Any, ...]) -> ast.stmt:
 
 def _fstring_def(fname: str, literals: tuple[str, ...]) -> ast.stmt:
     """The fast path of one f-string shape: every piece a plain ``str``."""
+    offsets = tuple(len(lit) for lit in literals[:-1])
+    if ACCELERATED:
+        src = f"{fname} = _pt_Site(0, _pt_c0, _pt_fstr, call=_pt_c1)\n"
+        return _def(src, [literals, offsets])
     n = len(literals) - 1
     params = [f"_{i}" for i in range(n)]
     check = " and ".join(f"_T({p}) is _S" for p in params)
@@ -376,7 +433,6 @@ def _fstring_def(fname: str, literals: tuple[str, ...]) -> ast.stmt:
             parts.append(repr(lit))
         if i < n:
             parts.append(params[i])
-    offsets = tuple(len(lit) for lit in literals[:-1])
     src = (
         f"def {fname}({', '.join(params)}, _T=_pt_type, _S=_pt_str):\n"
         f"    if {check}:\n"
