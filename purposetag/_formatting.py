@@ -2,10 +2,14 @@
 
 Both split the template once (cached per template text), format one field at a
 time with Python's own machinery and join the pieces with their ranges, so the
-value is that of the plain operation.  On any error the plain operation runs
-again, so exceptions are exactly those of plain ``str``; a template this module
-does not parse is formatted by the plain operation and its whole result carries
-the union of every tag involved (never fewer tags).
+value is that of the plain operation.  Errors are those of plain ``str`` at the same
+point: what user code (``__format__``, ``__str__``, a mapping's ``__getitem__``...)
+or CPython's formatting of one field raises is re-raised as it is (`_Faithful`),
+and the structural errors (too few arguments, numbering, missing mapping) are
+raised here with CPython's messages, so nothing the user wrote runs twice.  Any
+other error runs the plain operation again for its exact exception (a safety net).
+A template this module does not parse is formatted by the plain operation and its
+whole result carries the union of every tag involved (never fewer tags).
 
 A piece whose text carries no ranges of its own (``%d`` of a tagged number,
 ``%s`` of a list holding tagged strings) carries the union of every tag found in
@@ -143,6 +147,34 @@ _PCT_CACHE: dict[str, Any] = {}
 
 class _Unparsed(Exception):
     pass
+
+
+class _Faithful(Exception):
+    """Carries the exception plain formatting raises at this point, to re-raise as is."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__()
+        self.exc = exc
+
+
+def _user(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, a call plain formatting makes too: its exception is faithful."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        raise _Faithful(exc) from None
+
+
+def _too_few() -> _Faithful:
+    return _Faithful(TypeError("not enough arguments for format string"))
+
+
+def _index_error(i: int) -> _Faithful:
+    return _Faithful(IndexError(f"Replacement index {i} out of range for positional args tuple"))
+
+
+_AUTO_AFTER_MANUAL = "cannot switch from manual field specification to automatic field numbering"
+_MANUAL_AFTER_AUTO = "cannot switch from automatic field numbering to manual field specification"
 
 
 def _compile_percent(t: str) -> Any:
@@ -284,9 +316,12 @@ def percent_format(template: str, values: Any) -> str:
             elif len(fast[1]) == 1:
                 return _run_percent_fast(fast[0], fast[1], (values,))
         return _run_percent(items, tr, values)
+    except _Faithful as f:
+        exc = f.exc
     except Exception:
         res = _s_mod(str.__str__(template), values)
         return _fallback(res, R.union(tr), deep_union(values))
+    raise exc
 
 
 def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
@@ -307,7 +342,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
                 piece = v
                 pr = None
             else:
-                piece = str(v)
+                piece = _user(str, v)
                 pr = _rng(piece)
                 if pr is None and tv is not int and tv is not float:
                     pr = _value_tags(v, piece)
@@ -315,14 +350,14 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             piece = str(v)
             pr = None
         elif code >= 2:
-            piece = _s_mod(spec, (v,))
+            piece = _user(_s_mod, spec, (v,))
             if tv is int or tv is float:
                 pr = None
             else:
                 pr = deep_union(v) or None
         else:
-            text = _convert(v, conv)
-            piece = _s_mod(spec, (text,)) if spec else text
+            text = _user(_convert, v, conv)
+            piece = _user(_s_mod, spec, (text,)) if spec else text
             pr = _placed(text, piece, left, v)
         parts.append(piece)
         if pr is not None:
@@ -354,12 +389,16 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             continue
         _, key, flags, width, prec, conv = item
         if width == "*":
+            if ai >= len(positional):
+                raise _too_few()
             w = positional[ai]
             if type(w) is not int:
                 raise _Unparsed
             width = str(w)
             ai += 1
         if prec == "*":
+            if ai >= len(positional):
+                raise _too_few()
             p = positional[ai]
             if type(p) is not int:
                 raise _Unparsed
@@ -367,28 +406,30 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             ai += 1
         if key is not None:
             if mapping is None:
-                raise _Unparsed
+                raise _Faithful(TypeError("format requires a mapping"))
             used_mapping = True
-            value = mapping[key]
+            value = _user(mapping.__getitem__, key)
         else:
+            if ai >= len(positional):
+                raise _too_few()
             value = positional[ai]
             ai += 1
         if conv in "sra":
-            text = _convert(value, conv)
+            text = _user(_convert, value, conv)
             if width is None and prec is None:
                 piece = text
             else:
                 spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
-                piece = _s_mod(spec + "s", (text,))
+                piece = _user(_s_mod, spec + "s", (text,))
             pr = _placed(text, piece, "-" in flags or (width or "").startswith("-"), value)
         else:
             spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
-            piece = _s_mod(spec + conv, (value,))
+            piece = _user(_s_mod, spec + conv, (value,))
             pr = deep_union(value) or None
         pieces.append(piece)
         segs.append((len(piece), pr, 0))
     if ai != len(positional) and not (mapping is not None and (used_mapping or ai == 0)):
-        raise _Unparsed
+        raise _Faithful(TypeError("not all arguments converted during string formatting"))
     if ai > len(positional):  # pragma: no cover - IndexError above
         raise _Unparsed
     res = _s_join(pieces)
@@ -520,9 +561,9 @@ def _expand_spec(spec: str, args: Any, kwargs: Any, auto: list[int], depth: int)
         if field is not None:
             obj = _get(field, args, kwargs, auto)
             if conv:
-                obj = _FORMATTER.convert_field(obj, conv)
+                obj = _user(_FORMATTER.convert_field, obj, conv)
             inner = _expand_spec(sub_spec or "", args, kwargs, auto, depth - 1)
-            out.append(str.__str__(format(obj, inner)))
+            out.append(str.__str__(_user(format, obj, inner)))
     return "".join(out)
 
 
@@ -530,18 +571,22 @@ def _get(field: str, args: Any, kwargs: Any, auto: list[int]) -> Any:
     """The object a field names; ``auto`` = [next auto index, manual used (0/1)]."""
     if field == "" or field[0] in ".[":
         if auto[1]:
-            raise ValueError(
-                "cannot switch from manual field specification to automatic field numbering"
-            )
+            raise _Faithful(ValueError(_AUTO_AFTER_MANUAL))
         field = str(auto[0]) + field
         auto[0] += 1
     elif field[0].isdigit():
         if auto[0]:
-            raise ValueError(
-                "cannot switch from automatic field numbering to manual field specification"
-            )
+            raise _Faithful(ValueError(_MANUAL_AFTER_AUTO))
         auto[1] = 1
-    obj, _ = _FORMATTER.get_field(field, args, kwargs)
+    head = field
+    for i, c in enumerate(field):
+        if c in ".[":
+            head = field[:i]
+            break
+    if head.isascii() and head.isdigit() and int(head) >= len(args):
+        raise _index_error(int(head))
+    # the rest (kwargs[name], attributes, items) is user code or a plain KeyError
+    obj, _ = _user(_FORMATTER.get_field, field, args, kwargs)
     return obj
 
 
@@ -564,20 +609,24 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
         _, field, spec, conv, kind, key = item
         if kind == 0:
             if auto[1]:
-                raise _Unparsed
+                raise _Faithful(ValueError(_AUTO_AFTER_MANUAL))
+            if auto[0] >= len(args):
+                raise _index_error(auto[0])
             obj = args[auto[0]]
             auto[0] += 1
         elif kind == 1:
             if auto[0]:
-                raise _Unparsed
+                raise _Faithful(ValueError(_MANUAL_AFTER_AUTO))
             auto[1] = 1
+            if key >= len(args):
+                raise _index_error(key)
             obj = args[key]
         elif kind == 2:
-            obj = kwargs[key]
+            obj = _user(kwargs.__getitem__, key)
         else:
             obj = _get(field, args, kwargs, auto)
         if conv:
-            obj = _FORMATTER.convert_field(obj, conv)
+            obj = _user(_FORMATTER.convert_field, obj, conv)
         to = type(obj)
         if not spec and (to is TaintedStr or to is str):
             piece = obj
@@ -585,7 +634,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
         else:
             if "{" in spec:
                 spec = _expand_spec(spec, args, kwargs, auto, 1)
-            piece = format(obj, spec)
+            piece = _user(format, obj, spec)
             pr = _rng(piece)
             if pr is None:
                 pr = _value_tags(obj, piece)
@@ -626,8 +675,12 @@ def brace_format(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             if fast is not None and tr is None:
                 return _run_brace_fast(fast[0], fast[1], args, kwargs)
             return _run_brace(items, tr, args, kwargs)
+        except _Faithful as f:
+            exc: Exception | None = f.exc
         except Exception:
-            pass
+            exc = None
+        if exc is not None:
+            raise exc
     res = str.format(str.__str__(template), *args, **kwargs)  # raises what plain str raises
     return _fallback(res, R.union(tr), deep_union(args), deep_union(kwargs))
 
@@ -638,12 +691,17 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
     out: list[R.Triple] = []
     pos = len(lead)
     for from_kw, key, spec, conv, lit in ops:
-        obj = kwargs[key] if from_kw else args[key]
+        if from_kw:
+            obj = _user(kwargs.__getitem__, key)
+        elif key >= len(args):
+            raise _index_error(key)
+        else:
+            obj = args[key]
         if conv is not None:
-            obj = _convert(obj, conv)
+            obj = _user(_convert, obj, conv)
         to = type(obj)
         if spec or (to is not TaintedStr and to is not str):
-            piece = format(obj, spec)
+            piece = _user(format, obj, spec)
             pr = _rng(piece)
             if pr is None and to is not int and to is not float and to is not str:
                 pr = _value_tags(obj, piece)
@@ -659,15 +717,28 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
     return _finish(parts, out, pos)
 
 
+def _positional(item: Any) -> bool:
+    """Does a compiled brace item name a positional argument?"""
+    if item[0] != 1:
+        return False
+    field = item[1]
+    return item[4] in (0, 1) or (item[4] == 3 and (field[0] in ".[" or field[0].isdigit()))
+
+
 def brace_format_map(template: str, mapping: Any) -> str:
     """``template.format_map(mapping)`` keeping tags."""
     prog = _brace_program(template)
     tr = template._pt_ranges if type(template) is TaintedStr else None
-    if prog is not None:
+    # (positional fields: CPython's own error, from the plain operation below)
+    if prog is not None and not any(_positional(item) for item in prog[2]):
         try:
             return _run_brace(prog[2], tr, (), mapping)
+        except _Faithful as f:
+            exc: Exception | None = f.exc
         except Exception:
-            pass
+            exc = None
+        if exc is not None:
+            raise exc
     res = str.format_map(str.__str__(template), mapping)
     return _fallback(res, R.union(tr), deep_union(mapping))
 
