@@ -107,8 +107,10 @@ typedef struct {
     vectorcallfunc vectorcall;
 } FastObject;
 
+/* `obj`: getattr(args[0], inner), fetched by the caller before it judged the arguments */
 static PyObject *
-fast_call_fast(FastObject *self, PyObject *const *args, Py_ssize_t n, PyObject *kwnames)
+fast_call_fast(FastObject *self, PyObject *obj, PyObject *const *args, Py_ssize_t n,
+               PyObject *kwnames)
 {
     Py_ssize_t m = n - self->fast_from;
     if (self->inner == NULL) {
@@ -121,10 +123,6 @@ fast_call_fast(FastObject *self, PyObject *const *args, Py_ssize_t n, PyObject *
                                              kwnames);
         }
         return PyObject_Vectorcall(self->fast, args + self->fast_from, m, kwnames);
-    }
-    PyObject *obj = PyObject_GetAttr(args[0], self->inner);
-    if (obj == NULL) {
-        return NULL;
     }
     PyObject *res;
     if (self->name == NULL) {
@@ -140,7 +138,6 @@ fast_call_fast(FastObject *self, PyObject *const *args, Py_ssize_t n, PyObject *
         }
         res = PyObject_VectorcallMethod(self->name, stack, (size_t)(m + 1), kwnames);
     }
-    Py_DECREF(obj);
     return res;
 }
 
@@ -148,6 +145,10 @@ static PyObject *
 fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     FastObject *self = (FastObject *)op;
+    if (self->slow == NULL) { /* emptied by the GC's tp_clear (fast_clear drops slow first) */
+        PyErr_SetString(PyExc_ReferenceError, "purposetag Fast called after it was cleared");
+        return NULL;
+    }
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (n < self->check_from || n < self->fast_from) {
@@ -165,32 +166,52 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
             goto slow;
         }
     }
+    /* These getattrs can run Python code (a property, __getattr__, another thread
+     * getting the GIL), which could put a non-plain value into a list or dict
+     * argument.  So they come first; the arguments are judged after them, and no
+     * Python code runs between the judging and the call.  A getattr that fails
+     * leaves the call to Python. */
+    PyObject *v = NULL, *obj = NULL;
+    if (self->when_plain != NULL) {
+        v = PyObject_GetAttr(args[0], self->when_plain);
+        if (v == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                return NULL; /* KeyboardInterrupt and the like propagate */
+            }
+            PyErr_Clear();
+            goto slow;
+        }
+    }
+    if (self->inner != NULL) {
+        obj = PyObject_GetAttr(args[0], self->inner);
+        if (obj == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                Py_XDECREF(v);
+                return NULL;
+            }
+            PyErr_Clear();
+            goto slow_release;
+        }
+    }
     Py_ssize_t budget = start_budget();
     int depth = self->depth < max_depth ? self->depth : max_depth;
     for (Py_ssize_t i = self->check_from; i < n; i++) {
         if (!is_plain(args[i], depth, &budget)) {
-            goto slow;
+            goto slow_release;
         }
     }
     for (Py_ssize_t j = 0; j < nk; j++) {
         if (Py_TYPE(PyTuple_GET_ITEM(kwnames, j)) != &PyUnicode_Type ||
             !is_plain(args[n + j], depth, &budget)) {
-            goto slow;
+            goto slow_release;
         }
     }
-    if (self->when_plain != NULL) {
-        PyObject *v = PyObject_GetAttr(args[0], self->when_plain);
-        if (v == NULL) {
-            PyErr_Clear();
-            goto slow;
-        }
-        int ok = is_plain(v, depth, &budget);
-        Py_DECREF(v);
-        if (!ok) {
-            goto slow;
-        }
+    if (v != NULL && !is_plain(v, depth, &budget)) {
+        goto slow_release;
     }
-    PyObject *res = fast_call_fast(self, args, n, kwnames);
+    Py_CLEAR(v);
+    PyObject *res = fast_call_fast(self, obj, args, n, kwnames);
+    Py_XDECREF(obj);
     if (res == NULL || self->wrap_type == NULL) {
         return res;
     }
@@ -208,6 +229,9 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     return o;
 
+slow_release:
+    Py_XDECREF(v);
+    Py_XDECREF(obj);
 slow:
     return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
 }
@@ -270,6 +294,17 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "Fast(): wrap_type must be a type, with wrap_attr");
         return NULL;
     }
+    /* tp_alloc without tp_new is only a valid object for Python classes over `object`
+     * (a zeroed dict subclass, type or NoneType instance crashes the interpreter) */
+    for (PyTypeObject *t = has_wrap ? (PyTypeObject *)wrap_type : &PyBaseObject_Type;
+         t != &PyBaseObject_Type; t = t->tp_base) {
+        if (t == NULL || !PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE)) {
+            PyErr_SetString(PyExc_TypeError,
+                            "Fast(): wrap_type must be a Python class with no builtin base "
+                            "but object");
+            return NULL;
+        }
+    }
     if (check_from < 0 || fast_from < 0 || depth < 0) {
         PyErr_SetString(PyExc_ValueError, "Fast(): check_from, fast_from, depth must be >= 0");
         return NULL;
@@ -314,8 +349,8 @@ static int
 fast_clear(PyObject *op)
 {
     FastObject *self = (FastObject *)op;
+    Py_CLEAR(self->slow); /* first: fast_vectorcall refuses to run once it is NULL */
     Py_CLEAR(self->fast);
-    Py_CLEAR(self->slow);
     Py_CLEAR(self->inner);
     Py_CLEAR(self->name);
     Py_CLEAR(self->when_plain);
@@ -363,7 +398,11 @@ fast_repr(PyObject *op)
     FastObject *self = (FastObject *)op;
     PyObject *name = self->dict ? PyDict_GetItemString(self->dict, "__qualname__") : NULL;
     if (name != NULL) {
-        return PyUnicode_FromFormat("<purposetag wrapper of %S>", name);
+        /* %S runs name's __str__, which may delete it from the dict: hold it */
+        Py_INCREF(name);
+        PyObject *r = PyUnicode_FromFormat("<purposetag wrapper of %S>", name);
+        Py_DECREF(name);
+        return r;
     }
     return PyUnicode_FromFormat("<purposetag wrapper at %p>", op);
 }
@@ -371,7 +410,8 @@ fast_repr(PyObject *op)
 static PyObject *
 get_slow(PyObject *op, void *Py_UNUSED(closure))
 {
-    return Py_NewRef(((FastObject *)op)->slow);
+    PyObject *slow = ((FastObject *)op)->slow;
+    return Py_NewRef(slow != NULL ? slow : Py_None);
 }
 
 static PyMethodDef fast_methods[] = {
@@ -572,6 +612,10 @@ static PyObject *
 site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     SiteObject *self = (SiteObject *)op;
+    if (self->slow == NULL) { /* emptied by the GC's tp_clear (site_clear drops slow first) */
+        PyErr_SetString(PyExc_ReferenceError, "purposetag Site called after it was cleared");
+        return NULL;
+    }
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     if (n != self->nvar + self->dyn || kwnames != NULL) {
         PyErr_Format(PyExc_TypeError, "purposetag site takes %zd operands, got %zd",
@@ -768,11 +812,11 @@ static int
 site_clear(PyObject *op)
 {
     SiteObject *self = (SiteObject *)op;
+    Py_CLEAR(self->slow); /* first: site_vectorcall refuses to run once it is NULL */
     Py_CLEAR(self->items);
     Py_CLEAR(self->mark);
     Py_CLEAR(self->call);
     Py_CLEAR(self->kwnames);
-    Py_CLEAR(self->slow);
     Py_CLEAR(self->slow_head);
     return 0;
 }

@@ -391,3 +391,105 @@ def test_site_construction_and_calls_are_checked() -> None:
     assert site("x") == "axb"
     with pytest.raises(TypeError, match="takes 1 operands, got 2"):
         site("x", "y")
+
+
+# ---------------------------------------------------- found by the C review (regressions)
+
+
+@needs_c
+def test_python_code_in_a_getattr_cannot_slip_a_tagged_value_past_the_check() -> None:
+    payload = ["ok"]
+    seen: list[str] = []
+
+    class Obj:
+        @property
+        def state(self) -> None:
+            payload.append(pt.tag("secret", P))  # runs during the call
+            return None
+
+        @property
+        def inner(self) -> list[str]:
+            payload.append(pt.tag("secret", P))
+            return []
+
+    def fast(*a: object) -> str:
+        seen.append("fast")
+        return "fast"
+
+    def slow(*a: object) -> str:
+        seen.append("slow")
+        return "slow"
+
+    f = C.Fast(slow=slow, fast=fast, when_plain="state", check_from=1)
+    assert f(Obj(), payload) == "slow"
+    g = C.Fast(slow=slow, inner="inner", name="count", check_from=1, fast_from=1)
+    assert g(Obj(), payload) == "slow" and seen == ["slow", "slow"]
+
+
+@needs_c
+def test_a_getattr_interrupt_is_not_swallowed() -> None:
+    class Obj:
+        @property
+        def state(self) -> None:
+            raise KeyboardInterrupt
+
+    f = C.Fast(slow=lambda *a: "slow", fast=lambda *a: "fast", when_plain="state")
+    with pytest.raises(KeyboardInterrupt):
+        f(Obj())
+
+
+# A finalizer that runs while the collector clears a cycle can call the half-cleared
+# object (before the fix: a NULL dereference, the interpreter died).
+CLEARED = {
+    "fast": """
+class B:
+    pass
+def make():
+    F = C.Fast(slow=lambda *a: "slow", fast=len)
+    b = B(); b.f = F
+    a = A(); a.keep = F; b.a = a
+    F.b = b; F.a = a
+""",
+    "site": """
+class B:
+    __slots__ = ("f", "a")
+def make():
+    mark = object()
+    D = {}
+    s = C.Site(3, ("%s", mark, D), lambda *a: "slow", call="%s", mark=mark)
+    b = B(); b.f = s
+    a = A(); a.keep = s
+    D["b"] = b; D["a"] = a
+""",
+}
+CLEARED_RUN = """
+import gc
+from purposetag import _speedups as C
+class A:
+    def __del__(self):
+        B.__del__ = lambda self: print("called:", self.f("x"), flush=True)
+{setup}
+gc.disable()
+for i in range(20):
+    B.__dict__.get("__del__") and delattr(B, "__del__")
+    make()
+    gc.collect()
+print("survived")
+"""
+
+
+@needs_c
+@pytest.mark.parametrize("kind", ["fast", "site"])
+def test_called_after_the_collector_cleared_it_raises_instead_of_crashing(kind: str) -> None:
+    code = CLEARED_RUN.format(setup=CLEARED[kind])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.strip().endswith("survived")
+    assert "called after it was cleared" in out.stderr  # the scenario did happen
+
+
+@needs_c
+def test_wrap_type_must_be_a_plain_python_class() -> None:
+    for bad in (type(None), dict, type("D", (dict,), {}), type):
+        with pytest.raises(TypeError, match="wrap_type must be a Python class"):
+            C.Fast(slow=abs, fast=abs, wrap_type=bad, wrap_attr="x")
