@@ -702,6 +702,20 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     return res;
 }
 
+/* `site.call`: the same call as a bound builtin method, which CPython's call sites
+ * specialise (a direct C call) where a callable object takes the generic path. */
+static PyObject *
+site_fastcall(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return site_vectorcall(self, args, (size_t)nargs, NULL);
+}
+
+static PyMethodDef site_methods[] = {
+    {"call", (PyCFunction)(void (*)(void))site_fastcall, METH_FASTCALL,
+     "call(*operands): the site itself, as a builtin method."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyObject *
 site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -843,6 +857,7 @@ static PyType_Slot site_slots[] = {
     {Py_tp_clear, site_clear},
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_members, site_members},
+    {Py_tp_methods, site_methods},
     {Py_tp_doc, "One rewritten f-string/join/format/% site: plain operands in C."},
     {0, NULL},
 };

@@ -493,3 +493,11 @@ def test_wrap_type_must_be_a_plain_python_class() -> None:
     for bad in (type(None), dict, type("D", (dict,), {}), type):
         with pytest.raises(TypeError, match="wrap_type must be a Python class"):
             C.Fast(slow=abs, fast=abs, wrap_type=bad, wrap_attr="x")
+
+
+@needs_c
+def test_site_call_method_is_the_site() -> None:
+    site = C.Site(0, ("a", "b"), str, call=(1,))
+    assert site.call("x") == site("x") == "axb"
+    with pytest.raises(TypeError, match="takes 1 operands"):
+        site.call()

@@ -324,7 +324,7 @@ def _c_site(
     opts = "".join(f", {k}={v!r}" for k, v in options.items())
     src = (
         f"{fname} = _pt_Site({kind}, ({''.join(i + ', ' for i in items)}), {slow}, "
-        f"call={call}, slow_head={slow_head}, mark=_pt_MARK{opts})\n"
+        f"call={call}, slow_head={slow_head}, mark=_pt_MARK{opts}).call\n"
     )
     return _def(src, consts)
 
@@ -422,7 +422,8 @@ def _fstring_def(fname: str, literals: tuple[str, ...]) -> ast.stmt:
     """The fast path of one f-string shape: every piece a plain ``str``."""
     offsets = tuple(len(lit) for lit in literals[:-1])
     if ACCELERATED:
-        src = f"{fname} = _pt_Site(0, _pt_c0, _pt_fstr, call=_pt_c1)\n"
+        # `.call`: a bound builtin method, which call sites specialise (a direct C call)
+        src = f"{fname} = _pt_Site(0, _pt_c0, _pt_fstr, call=_pt_c1).call\n"
         return _def(src, [literals, offsets])
     n = len(literals) - 1
     params = [f"_{i}" for i in range(n)]
