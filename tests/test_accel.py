@@ -501,3 +501,11 @@ def test_site_call_method_is_the_site() -> None:
     assert site.call("x") == site("x") == "axb"
     with pytest.raises(TypeError, match="takes 1 operands"):
         site.call()
+
+
+@needs_c
+def test_fast_call_method_is_the_fast_itself() -> None:
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+    f = C.Fast(slow=_log("slow", calls), fast=_log("fast", calls))
+    assert f.call(1, k="v") == "fast" and f.call(object()) == "slow"
+    assert calls[0] == ("fast", (1,), {"k": "v"})

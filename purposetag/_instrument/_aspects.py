@@ -327,11 +327,12 @@ GLOBALS: dict[str, Any] = {
 if _accel._C is not None:
     GLOBALS["_pt_Site"] = _accel._C.Site
     # plain operands need no aspect: straight to the operator (the rest: the aspect)
-    GLOBALS["_pt_mod"] = _accel.fast(mod, fast=operator.mod)
-    GLOBALS["_pt_imod"] = _accel.fast(imod, fast=operator.imod)
+    # `.call`: the builtin-method entry point, which call sites specialise
+    GLOBALS["_pt_mod"] = _accel._C.Fast(slow=mod, fast=operator.mod).call
+    GLOBALS["_pt_imod"] = _accel._C.Fast(slow=imod, fast=operator.imod).call
     # (bound method, operands...): plain operands, so the method's own result
-    GLOBALS["_pt_join"] = _accel.fast(join, call_first=True, check_from=1)
-    GLOBALS["_pt_format"] = _accel.fast(format_, call_first=True, check_from=1)
-    GLOBALS["_pt_format_map"] = _accel.fast(format_map, call_first=True, check_from=1)
+    GLOBALS["_pt_join"] = _accel._C.Fast(slow=join, call_first=True, check_from=1).call
+    GLOBALS["_pt_format"] = _accel._C.Fast(slow=format_, call_first=True, check_from=1).call
+    GLOBALS["_pt_format_map"] = _accel._C.Fast(slow=format_map, call_first=True, check_from=1).call
     # (literal separator, items): ``sep.join(items)``
-    GLOBALS["_pt_join_const"] = _accel.fast(join_const, name="join")
+    GLOBALS["_pt_join_const"] = _accel._C.Fast(slow=join_const, name="join").call
