@@ -12,6 +12,12 @@
 * ``a % b`` (unless ``b`` is a literal or ``a`` a number literal) becomes
   ``_pt_mod(a, b)``, and ``x %= b`` for a plain name ``x`` ``x = _pt_imod(x, b)``.
 
+Joins, formats and ``%`` of a list/tuple display or with literal arguments get a
+generated site of their shape (``_pt_j_N``, ``_pt_f_N``, ``_pt_m_N``) like f-strings.
+With the C accelerator a site is not a generated function but a `_speedups.Site`
+of the same shape (``_pt_fs_0 = _pt_Site(0, literals, ...).call``): plain operands
+are computed in C, with no Python frame; the rest goes to the same Python aspect.
+
 Locations are copied from the replaced nodes, so tracebacks point at the same lines.
 """
 
