@@ -19,6 +19,9 @@
  *               that method of the first argument passed on;
  *   call_first  instead of `fast`: call the first argument passed on with the rest
  *               (an aspect handed an already bound method);
+ *   only_types  a tuple of types: when the first argument's exact type is none of
+ *               them, the fast path is taken without looking at the arguments (the
+ *               `%` aspect: only a str/bytes template ever needs Python);
  *   when_plain  the fast path only while ``getattr(args[0], when_plain)`` is plain
  *               (None in a wrapper that has not seen tagged data yet; a Template's
  *               ``template`` string);
@@ -104,6 +107,7 @@ typedef struct {
     Py_ssize_t fast_from;
     int depth;
     int call_first;
+    PyObject *only_types;
     vectorcallfunc vectorcall;
 } FastObject;
 
@@ -172,6 +176,19 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
      * Python code runs between the judging and the call.  A getattr that fails
      * leaves the call to Python. */
     PyObject *v = NULL, *obj = NULL;
+    if (self->only_types != NULL && n >= 1) {
+        PyTypeObject *t0 = Py_TYPE(args[0]);
+        int listed = 0;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(self->only_types); i++) {
+            if ((PyObject *)t0 == PyTuple_GET_ITEM(self->only_types, i)) {
+                listed = 1;
+                break;
+            }
+        }
+        if (!listed && self->when_plain == NULL && self->inner == NULL) {
+            return fast_call_fast(self, NULL, args, n, kwnames);
+        }
+    }
     if (self->when_plain != NULL) {
         v = PyObject_GetAttr(args[0], self->when_plain);
         if (v == NULL) {
@@ -258,14 +275,16 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"slow",       "fast",      "inner",      "name",
                              "when_plain", "wrap_type", "wrap_attr",  "check_from",
-                             "fast_from",  "depth",     "call_first", NULL};
+                             "fast_from",  "depth",     "call_first", "only_types",
+                             NULL};
     PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
     int depth = 3, call_first = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnip", kwlist, &slow, &fast, &inner,
+    PyObject *only_types = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipO", kwlist, &slow, &fast, &inner,
                                      &name, &when_plain, &wrap_type, &wrap_attr, &check_from,
-                                     &fast_from, &depth, &call_first)) {
+                                     &fast_from, &depth, &call_first, &only_types)) {
         return NULL;
     }
     if (!PyCallable_Check(slow)) {
@@ -305,6 +324,21 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             return NULL;
         }
     }
+    if (only_types == Py_None) {
+        only_types = NULL;
+    }
+    if (only_types != NULL) {
+        if (!PyTuple_CheckExact(only_types) || !has_fast || has_wrap) {
+            PyErr_SetString(PyExc_TypeError, "Fast(): only_types is a tuple of types, with fast");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(only_types); i++) {
+            if (!PyType_Check(PyTuple_GET_ITEM(only_types, i))) {
+                PyErr_SetString(PyExc_TypeError, "Fast(): only_types is a tuple of types");
+                return NULL;
+            }
+        }
+    }
     if (check_from < 0 || fast_from < 0 || depth < 0) {
         PyErr_SetString(PyExc_ValueError, "Fast(): check_from, fast_from, depth must be >= 0");
         return NULL;
@@ -316,6 +350,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->slow = Py_NewRef(slow);
     self->fast = has_fast ? Py_NewRef(fast) : NULL;
     self->call_first = call_first;
+    self->only_types = only_types == NULL ? NULL : Py_NewRef(only_types);
     self->inner = none_to_null(inner);
     self->name = none_to_null(name);
     self->when_plain = none_to_null(when_plain);
@@ -342,6 +377,7 @@ fast_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->wrap_type);
     Py_VISIT(self->wrap_attr);
     Py_VISIT(self->dict);
+    Py_VISIT(self->only_types);
     return 0;
 }
 
@@ -357,6 +393,7 @@ fast_clear(PyObject *op)
     Py_CLEAR(self->wrap_type);
     Py_CLEAR(self->wrap_attr);
     Py_CLEAR(self->dict);
+    Py_CLEAR(self->only_types);
     return 0;
 }
 

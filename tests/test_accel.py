@@ -509,3 +509,28 @@ def test_fast_call_method_is_the_fast_itself() -> None:
     f = C.Fast(slow=_log("slow", calls), fast=_log("fast", calls))
     assert f.call(1, k="v") == "fast" and f.call(object()) == "slow"
     assert calls[0] == ("fast", (1,), {"k": "v"})
+
+
+@needs_c
+def test_only_types_passes_other_first_arguments_straight_through() -> None:
+    import operator
+
+    calls: list[str] = []
+
+    def slow(a: object, b: object) -> object:
+        calls.append("slow")
+        return operator.mod(a, b)
+
+    f = C.Fast(slow=slow, fast=operator.mod, only_types=(str, bytes))
+    tagged = pt.tag("x", P)
+    assert f(7, 3) == 1 and f(7.5, 2) == 1.5  # numbers: never Python
+    assert calls == []
+    assert f("%s", (object(),)).startswith("<object") and calls == ["slow"]  # a str: checked
+    assert f("%s", "a") == "a" and calls == ["slow"]  # ... plain: fast
+    assert pt.is_tagged(f("%s!", tagged)) and calls == ["slow", "slow"]
+    out = f(pt.tag("<%s>", P), ("a",))  # a TaintedStr template: its own __mod__, from C
+    assert out == "<a>" and pt.is_tagged(out) and calls == ["slow", "slow"]
+    with pytest.raises(TypeError, match="only_types"):
+        C.Fast(slow=slow, fast=operator.mod, only_types=[str])
+    with pytest.raises(TypeError, match="only_types"):
+        C.Fast(slow=slow, fast=operator.mod, only_types=(1,))

@@ -328,8 +328,10 @@ if _accel._C is not None:
     GLOBALS["_pt_Site"] = _accel._C.Site
     # plain operands need no aspect: straight to the operator (the rest: the aspect)
     # `.call`: the builtin-method entry point, which call sites specialise
-    GLOBALS["_pt_mod"] = _accel._C.Fast(slow=mod, fast=operator.mod).call
-    GLOBALS["_pt_imod"] = _accel._C.Fast(slow=imod, fast=operator.imod).call
+    # `a % b` needs Python only for an exact str/bytes template (`mod`, `imod`)
+    _texts = (str, bytes)
+    GLOBALS["_pt_mod"] = _accel._C.Fast(slow=mod, fast=operator.mod, only_types=_texts).call
+    GLOBALS["_pt_imod"] = _accel._C.Fast(slow=imod, fast=operator.imod, only_types=_texts).call
     # (bound method, operands...): plain operands, so the method's own result
     GLOBALS["_pt_join"] = _accel._C.Fast(slow=join, call_first=True, check_from=1).call
     GLOBALS["_pt_format"] = _accel._C.Fast(slow=format_, call_first=True, check_from=1).call
