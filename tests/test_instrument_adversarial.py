@@ -673,14 +673,6 @@ def test_argument_shapes_and_str_subclasses(make: Make, name: str, arg: str) -> 
         assert type(inst.F[name](arg)) is type(plain.F[name](arg))
 
 
-@pytest.mark.xfail(
-    reason=ITEM1 + "; '%s|%s' % (MyStr('ab'), 'ab') where MyStr.__str__ returns a MyStr "
-    "with its own __format__: CPython compiles a literal '%s' % (tuple) like "
-    "f'{x!s}' (str() then __format__), giving '<[[ab]]>|ab'; instrumented code "
-    "routes the non-plain argument through percent_format (runtime % semantics) "
-    "and gives '[ab]|ab'",
-    strict=True,
-)
 def test_percent_literal_tuple_matches_compiled_semantics(make: Make) -> None:
     src = SHAPES + "\ndef sub_percent(t):\n    return '%s|%s' % (MyStr(t), t)\n"
     plain, inst = both(make, src)

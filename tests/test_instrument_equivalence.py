@@ -173,3 +173,81 @@ def test_tagged_fstring_is_sound() -> None:
         (1, 7, pt.tags(t)),
         (18, 24, pt.tags(t)),
     ]
+
+
+# --- `"<literal>" % (a, b)` is compiled by CPython as an f-string when every unit is a
+# simple %s/%r/%a: the rewrite makes that same f-string, and only then.
+
+import dis  # noqa: E402
+
+from purposetag._instrument._rewrite import _compiled_parts  # noqa: E402
+
+
+def _compiler_keeps_percent(fmt: str, n: int) -> bool:
+    args = "".join(f"a{i}, " for i in range(n))
+    code = compile(f"{fmt!r} % ({args})", "<pct>", "eval")
+    return any(i.opname == "BINARY_OP" for i in dis.get_instructions(code))
+
+
+_units = st.sampled_from(
+    [
+        "%s",
+        "%r",
+        "%a",
+        "%d",
+        "%5s",
+        "%-3r",
+        "%.2a",
+        "%05s",
+        "%12.1s",
+        "%.s",
+        "%123s",
+        "%%",
+        "%",
+        "x",
+        "é",
+        "%(k)s",
+        "%+s",
+        "% s",
+    ]
+)
+
+
+@given(st.lists(_units, max_size=5).map("".join), st.integers(1, 4))
+def test_percent_becomes_an_fstring_exactly_when_cpython_makes_it_one(fmt: str, n: int) -> None:
+    assert (_compiled_parts(fmt, n) is not None) == (not _compiler_keeps_percent(fmt, n))
+
+
+class _Shown(str):
+    """A str subclass whose str() is another subclass with its own __format__."""
+
+    def __str__(self) -> str:
+        return _Framed(str.__str__(self))
+
+
+class _Framed(str):
+    def __format__(self, spec: str) -> str:
+        return "<" + str.__format__(self, spec) + ">"
+
+
+@given(st.lists(_units, max_size=4).map("".join), st.integers(1, 3), st.booleans())
+def test_percent_units_behave_as_compiled(fmt: str, n: int, tagged: bool) -> None:
+    vals: list[Any] = [_Shown("ab"), "cd", 7][:n]
+    if tagged:
+        vals[1 % n] = pt.tag("cd", P)
+    args = "".join(f"v[{i}], " for i in range(n))
+    src = f"def f(v):\n    return {fmt!r} % ({args})\n"
+    want_env: dict[str, Any] = {}
+    exec(compile(src, "<plain>", "exec"), want_env)
+    got_env: dict[str, Any] = dict(GLOBALS)
+    exec(compile_source(src, "<inst>"), got_env)
+    want = _run_call(want_env["f"], [plain(x) if not isinstance(x, _Shown) else x for x in vals])
+    got = _run_call(got_env["f"], vals)
+    assert (got[0], got[1]) == (want[0], want[1])
+
+
+def _run_call(fn: Any, vals: list[Any]) -> tuple[str, Any]:
+    try:
+        return "ok", str.__str__(fn(vals))
+    except Exception as exc:
+        return "exc", type(exc).__name__

@@ -198,6 +198,10 @@ class Rewriter(ast.NodeTransformer):
 
     # --- %
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        joined = _percent_as_fstring(node)
+        if joined is not None:  # what CPython compiles it to: rewrite that
+            out: ast.AST = self.visit(joined)
+            return out
         self.generic_visit(node)
         if not isinstance(node.op, ast.Mod) or _is_literal(node.right):
             return node
@@ -242,6 +246,155 @@ class Rewriter(ast.NodeTransformer):
     def site_defs(self) -> list[ast.stmt]:
         """The small functions generated for this module's sites: plain inputs, plain path."""
         return self.defs
+
+
+# --- CPython compiles ``"<literal>" % (a, b)`` with only simple %s/%r/%a units as an
+# f-string (its AST optimizer; ``str()`` then ``format()`` for each unit, not the
+# runtime ``%``).  The rewrite runs before that optimizer, so it makes the same
+# f-string itself, checked against the running compiler: the conversion is used only
+# when it compiles to the very bytecode of the original expression.
+
+_SIMPLE_FLAGS = "-+ #0"
+_MAXDIGITS = 3
+
+
+def _digits(fmt: str, pos: int, ch: str) -> tuple[int, int, str] | None:
+    """Read at most two digits starting with `ch`: (value, pos, next char) or None."""
+    value = 0
+    count = 0
+    while "0" <= ch <= "9":
+        value = value * 10 + ord(ch) - 48
+        if pos >= len(fmt):
+            return None
+        ch = fmt[pos]
+        pos += 1
+        count += 1
+        if count >= _MAXDIGITS:
+            return None
+    return value, pos, ch
+
+
+def _simple_unit(fmt: str, pos: int) -> tuple[str, str | None, int] | None:
+    """The unit after a '%' at ``fmt[pos - 1]``: (conversion, spec, next pos) or None."""
+    ljust = False
+    ch = ""
+    while True:
+        if pos >= len(fmt):
+            return None
+        ch = fmt[pos]
+        pos += 1
+        if ch in _SIMPLE_FLAGS:
+            ljust = ljust or ch == "-"
+            continue
+        break
+    width = prec = -1
+    if "0" <= ch <= "9":
+        got = _digits(fmt, pos, ch)
+        if got is None:
+            return None
+        width, pos, ch = got
+    if ch == ".":
+        if pos >= len(fmt):
+            return None
+        ch = fmt[pos]
+        pos += 1
+        prec = 0
+        got = _digits(fmt, pos, ch)
+        if got is None:
+            return None
+        prec, pos, ch = got
+    if ch not in "sra":
+        return None
+    spec = (">" if not ljust and width > 0 else "") + (str(width) if width >= 0 else "")
+    spec += f".{prec}" if prec >= 0 else ""
+    return ch, spec or None, pos
+
+
+def _percent_parts(fmt: str, n: int) -> list[Any] | None:
+    """Literal strings and (conversion, spec) units, or None if CPython keeps the `%`."""
+    parts: list[Any] = []
+    pos = 0
+    units = 0
+    while True:
+        start = pos
+        while pos < len(fmt) and (fmt[pos] != "%" or fmt[pos + 1 : pos + 2] == "%"):
+            pos += 2 if fmt[pos] == "%" else 1
+        if pos > start:
+            parts.append(fmt[start:pos].replace("%%", "%"))
+        if pos >= len(fmt):
+            break
+        if units >= n:
+            return None
+        unit = _simple_unit(fmt, pos + 1)
+        if unit is None:
+            return None
+        parts.append(unit[:2])
+        pos = unit[2]
+        units += 1
+    return parts if units == n else None
+
+
+def _joined(parts: list[Any], values: list[ast.expr]) -> ast.JoinedStr:
+    out: list[ast.expr] = []
+    it = iter(values)
+    for p in parts:
+        if isinstance(p, str):
+            out.append(ast.Constant(value=p))
+        else:
+            spec = None if p[1] is None else ast.Constant(value=p[1])
+            out.append(ast.FormattedValue(value=next(it), conversion=ord(p[0]), format_spec=spec))
+    return ast.JoinedStr(values=out)
+
+
+_VERIFIED: dict[tuple[str, int], list[Any] | None] = {}
+
+
+def _compiled_parts(fmt: str, n: int) -> list[Any] | None:
+    """`_percent_parts`, kept only when the running compiler agrees (cached)."""
+    key = (fmt, n)
+    if key in _VERIFIED:
+        return _VERIFIED[key]
+    parts = _percent_parts(fmt, n)
+    if parts is not None:
+        names = [f"_pt_v{i}" for i in range(n)]
+        try:
+            want = compile(f"{fmt!r} % ({''.join(x + ', ' for x in names)})", "<pct>", "eval")
+            loads: list[ast.expr] = [ast.Name(id=x, ctx=ast.Load()) for x in names]
+            tree = ast.fix_missing_locations(ast.Expression(body=_joined(parts, loads)))
+            got = compile(tree, "<pct>", "eval")
+            same = (want.co_code, want.co_consts, want.co_names) == (
+                got.co_code,
+                got.co_consts,
+                got.co_names,
+            )
+        except (SyntaxError, ValueError):
+            same = False
+        if not same:
+            parts = None
+    if len(_VERIFIED) < 4096:
+        _VERIFIED[key] = parts
+    return parts
+
+
+def _percent_as_fstring(node: ast.BinOp) -> ast.JoinedStr | None:
+    """``node`` as the f-string CPython compiles it to, or None."""
+    left, right = node.left, node.right
+    if not (
+        isinstance(node.op, ast.Mod)
+        and isinstance(left, ast.Constant)
+        and type(left.value) is str
+        and isinstance(right, ast.Tuple)
+        and not any(isinstance(e, ast.Starred) for e in right.elts)
+        and not _is_literal(right)  # a tuple of constants: CPython folds the whole `%`
+    ):
+        return None
+    parts = _compiled_parts(left.value, len(right.elts))
+    if parts is None:
+        return None
+    joined = _joined(parts, list(right.elts))
+    for v in joined.values:
+        ast.copy_location(v, node)
+    return ast.copy_location(joined, node)
 
 
 class _VarMarker:
