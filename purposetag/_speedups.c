@@ -15,8 +15,10 @@
  *   fast_from   positional arguments before this index are not passed to `fast`
  *               (a guard's own `self`);
  *   inner/name  instead of `fast`: call ``getattr(args[0], inner).name(...)``
- *               (a wrapper forwarding to the object it wraps); `name` alone calls
- *               that method of the first argument passed on;
+ *               (a wrapper forwarding to the object it wraps); with `fast` instead
+ *               of `name`: ``fast(getattr(args[0], inner), ...)``, an unbound method
+ *               (no look-up by name); `name` alone calls that method of the first
+ *               argument passed on;
  *   call_first  instead of `fast`: call the first argument passed on with the rest
  *               (an aspect handed an already bound method);
  *   only_types  a tuple of types: when the first argument's exact type is none of
@@ -129,7 +131,7 @@ fast_call_fast(FastObject *self, PyObject *obj, PyObject *const *args, Py_ssize_
         return PyObject_Vectorcall(self->fast, args + self->fast_from, m, kwnames);
     }
     PyObject *res;
-    if (self->name == NULL) {
+    if (self->name == NULL && self->fast == NULL) {
         res = PyObject_Vectorcall(obj, args + self->fast_from, m, kwnames);
     }
     else {
@@ -140,7 +142,12 @@ fast_call_fast(FastObject *self, PyObject *obj, PyObject *const *args, Py_ssize_
         for (Py_ssize_t i = 0; i < m + nk; i++) {
             stack[i + 1] = args[self->fast_from + i];
         }
-        res = PyObject_VectorcallMethod(self->name, stack, (size_t)(m + 1), kwnames);
+        if (self->fast != NULL) { /* an unbound method of the inner object's type */
+            res = PyObject_Vectorcall(self->fast, stack, (size_t)(m + 1), kwnames);
+        }
+        else {
+            res = PyObject_VectorcallMethod(self->name, stack, (size_t)(m + 1), kwnames);
+        }
     }
     return res;
 }
@@ -166,7 +173,8 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         if (n < 1) {
             goto slow;
         }
-        if (self->name != NULL && 1 + (n - self->fast_from) + nk > MAX_STACK) {
+        if ((self->name != NULL || self->fast != NULL) && self->inner != NULL &&
+            1 + (n - self->fast_from) + nk > MAX_STACK) {
             goto slow;
         }
     }
@@ -298,10 +306,11 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     int has_inner = inner != NULL && inner != Py_None;
     int has_name = name != NULL && name != Py_None;
     int has_fast = fast != NULL && fast != Py_None;
-    if (has_fast + has_inner + (has_name && !has_inner) + call_first != 1) {
+    if (has_fast + has_inner + (has_name && !has_inner) + call_first != 1 &&
+        !(has_fast && has_inner && !has_name && !call_first)) {
         PyErr_SetString(PyExc_TypeError,
                         "Fast(): give exactly one of fast, inner (with or without name), "
-                        "name, call_first");
+                        "inner with fast, name, call_first");
         return NULL;
     }
     if (has_fast && !PyCallable_Check(fast)) {

@@ -154,6 +154,8 @@ def test_bad_construction_is_refused() -> None:
         C.Fast(slow=abs, fast=abs, name="x")
     with pytest.raises(TypeError, match="exactly one of"):
         C.Fast(slow=abs, fast=abs, call_first=True)
+    with pytest.raises(TypeError, match="exactly one of"):
+        C.Fast(slow=abs, fast=abs, inner="x", name="y")
     with pytest.raises(TypeError, match="fast must be callable"):
         C.Fast(slow=abs, fast=1)
     with pytest.raises(TypeError, match="inner must be a str"):
@@ -534,3 +536,15 @@ def test_only_types_passes_other_first_arguments_straight_through() -> None:
         C.Fast(slow=slow, fast=operator.mod, only_types=[str])
     with pytest.raises(TypeError, match="only_types"):
         C.Fast(slow=slow, fast=operator.mod, only_types=(1,))
+
+
+@needs_c
+def test_inner_with_an_unbound_method() -> None:
+    class Box:
+        def __init__(self) -> None:
+            self.inner = ["x", "y", "x"]
+
+    f = C.Fast(slow=lambda *a: "slow", fast=list.count, inner="inner", check_from=1, fast_from=1)
+    assert f(Box(), "x") == 2 and f(Box(), pt.tag("x", P)) == "slow"
+    with pytest.raises(TypeError):  # the inner object is not of the method's type
+        C.Fast(slow=abs, fast=str.upper, inner="inner", fast_from=1)(Box())

@@ -1302,6 +1302,8 @@ def test_every_bytes_operation_keeps_tags(raw: bytes, op: str) -> None:
     t = pt.tag(raw, SEC)
     result = _BYTES_OPS[op](t)
     assert result == _BYTES_OPS[op](raw)
+    if op == "mod" and not raw.replace(b"%", b""):
+        return  # no tagged byte is left in the template: b"q" comes only from plain data
     items = list(result) if isinstance(result, list) else [result]
     for item in items:
         if isinstance(item, str | bytes) and len(item):

@@ -406,8 +406,8 @@ for _name in ("match", "search", "fullmatch", "sub", "subn", "split", "findall")
         _name,
         fast(
             getattr(TaggedPattern, _name),
+            fast=getattr(re.Pattern, _name),  # called with the wrapped pattern
             inner="__wrapped__",
-            name=_name,
             check_from=1,
             fast_from=1,
         ),
