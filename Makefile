@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml setup.py purposetag/_speedups.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	rm -f purposetag/_speedups*.so  # a failed (optional) build must not leave an old one
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

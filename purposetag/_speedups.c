@@ -43,6 +43,9 @@
 #define MAX_STACK 8
 
 static Py_ssize_t max_items = 100000;
+/* TaggedHash (below): Fast's `wrap_type` may name it */
+static PyTypeObject *hash_type = NULL; /* set by module_exec */
+static PyObject *hash_wrap(PyTypeObject *tp, PyObject *h, PyObject *tags);
 static int max_depth = 32;
 
 static int
@@ -241,6 +244,11 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         return res;
     }
     PyTypeObject *tp = (PyTypeObject *)self->wrap_type;
+    if (tp == hash_type) {
+        PyObject *w = hash_wrap(tp, res, NULL);
+        Py_DECREF(res);
+        return w;
+    }
     PyObject *o = tp->tp_alloc(tp, 0);
     if (o == NULL) {
         Py_DECREF(res);
@@ -324,7 +332,9 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     /* tp_alloc without tp_new is only a valid object for Python classes over `object`
      * (a zeroed dict subclass, type or NoneType instance crashes the interpreter) */
-    for (PyTypeObject *t = has_wrap ? (PyTypeObject *)wrap_type : &PyBaseObject_Type;
+    for (PyTypeObject *t = has_wrap && (PyTypeObject *)wrap_type != hash_type
+                               ? (PyTypeObject *)wrap_type
+                               : &PyBaseObject_Type;
          t != &PyBaseObject_Type; t = t->tp_base) {
         if (t == NULL || !PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE)) {
             PyErr_SetString(PyExc_TypeError,
@@ -926,6 +936,251 @@ static PyType_Spec site_spec = {
     .slots = site_slots,
 };
 
+/* ---------------------------------------------------------------------------
+ * TaggedHash: a hashlib/hmac object and the tags of what it was fed (NULL: none
+ * yet).  Plain data goes straight to the wrapped object, and digests are its own
+ * while no tags were fed; everything else is the pure-Python `TaggedHash`'s
+ * methods (`set_hash_twin`), called with this object, whose `_h` and `_pt_tags`
+ * they read and write.  Not tracked by the GC: it holds a hash object and a
+ * frozenset of tags, which cannot refer back to it.
+ */
+typedef struct {
+    PyObject_HEAD
+    PyObject *h;
+    PyObject *tags;
+} HashObject;
+
+static PyObject *twin_update = NULL, *twin_digest = NULL, *twin_hexdigest = NULL;
+static PyObject *str_update = NULL, *str_digest = NULL, *str_hexdigest = NULL,
+                *str_copy = NULL;
+
+static PyObject *
+hash_wrap(PyTypeObject *tp, PyObject *h, PyObject *tags)
+{
+    HashObject *o = (HashObject *)tp->tp_alloc(tp, 0);
+    if (o == NULL) {
+        return NULL;
+    }
+    o->h = Py_NewRef(h);
+    o->tags = (tags == NULL || tags == Py_None) ? NULL : Py_NewRef(tags);
+    return (PyObject *)o;
+}
+
+static PyObject *
+hash_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"h", "tags", NULL};
+    PyObject *h, *tags = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:TaggedHash", kwlist, &h, &tags)) {
+        return NULL;
+    }
+    return hash_wrap(type, h, tags);
+}
+
+static void
+hash_dealloc(PyObject *op)
+{
+    HashObject *self = (HashObject *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+    Py_CLEAR(self->h);
+    Py_CLEAR(self->tags);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+/* twin(self, *args, **kwargs) */
+static PyObject *
+hash_twin(PyObject *twin, PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+          PyObject *kwnames)
+{
+    if (twin == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "purposetag: TaggedHash used before set_hash_twin");
+        return NULL;
+    }
+    Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *small[MAX_STACK];
+    PyObject **stack = small;
+    if (nargs + nk + 1 > MAX_STACK) {
+        stack = PyMem_Malloc((size_t)(nargs + nk + 1) * sizeof(PyObject *));
+        if (stack == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = self;
+    for (Py_ssize_t i = 0; i < nargs + nk; i++) {
+        stack[i + 1] = args[i];
+    }
+    PyObject *res = PyObject_Vectorcall(twin, stack, (size_t)(nargs + 1), kwnames);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return res;
+}
+
+/* h.<name>(*args, **kwargs) */
+static PyObject *
+hash_forward(HashObject *self, PyObject *name, PyObject *const *args, Py_ssize_t nargs,
+             PyObject *kwnames)
+{
+    Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nargs + nk + 1 > MAX_STACK) {
+        PyObject *meth = PyObject_GetAttr(self->h, name);
+        if (meth == NULL) {
+            return NULL;
+        }
+        PyObject *res = PyObject_Vectorcall(meth, args, (size_t)nargs, kwnames);
+        Py_DECREF(meth);
+        return res;
+    }
+    PyObject *stack[MAX_STACK];
+    stack[0] = self->h;
+    for (Py_ssize_t i = 0; i < nargs + nk; i++) {
+        stack[i + 1] = args[i];
+    }
+    return PyObject_VectorcallMethod(name, stack, (size_t)(nargs + 1), kwnames);
+}
+
+static PyObject *
+hash_update(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    HashObject *self = (HashObject *)op;
+    if (nargs == 1 && kwnames == NULL) {
+        Py_ssize_t budget = start_budget();
+        if (is_plain(args[0], 0, &budget)) {
+            return PyObject_CallMethodOneArg(self->h, str_update, args[0]);
+        }
+    }
+    return hash_twin(twin_update, op, args, nargs, kwnames);
+}
+
+static PyObject *
+hash_digest(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    HashObject *self = (HashObject *)op;
+    if (self->tags == NULL) {
+        return hash_forward(self, str_digest, args, nargs, kwnames);
+    }
+    return hash_twin(twin_digest, op, args, nargs, kwnames);
+}
+
+static PyObject *
+hash_hexdigest(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    HashObject *self = (HashObject *)op;
+    if (self->tags == NULL) {
+        return hash_forward(self, str_hexdigest, args, nargs, kwnames);
+    }
+    return hash_twin(twin_hexdigest, op, args, nargs, kwnames);
+}
+
+static PyObject *
+hash_copy(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    HashObject *self = (HashObject *)op;
+    PyObject *c = PyObject_CallMethodNoArgs(self->h, str_copy);
+    if (c == NULL) {
+        return NULL;
+    }
+    PyObject *o = hash_wrap(Py_TYPE(op), c, self->tags);
+    Py_DECREF(c);
+    return o;
+}
+
+static PyObject *
+hash_getattro(PyObject *op, PyObject *name)
+{
+    PyObject *res = PyObject_GenericGetAttr(op, name);
+    if (res != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        return res;
+    }
+    /* everything else (name, digest_size, block_size, ...) is the wrapped object's */
+    PyErr_Clear();
+    return PyObject_GetAttr(((HashObject *)op)->h, name);
+}
+
+static PyObject *
+hash_repr(PyObject *op)
+{
+    return PyObject_Repr(((HashObject *)op)->h);
+}
+
+static PyObject *
+hash_get_tags(PyObject *op, void *Py_UNUSED(closure))
+{
+    PyObject *t = ((HashObject *)op)->tags;
+    return Py_NewRef(t != NULL ? t : Py_None);
+}
+
+static int
+hash_set_tags(PyObject *op, PyObject *value, void *Py_UNUSED(closure))
+{
+    HashObject *self = (HashObject *)op;
+    if (value != NULL && value != Py_None && !PyFrozenSet_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "TaggedHash._pt_tags is a frozenset of tags or None");
+        return -1;
+    }
+    PyObject *old = self->tags;
+    self->tags = (value == NULL || value == Py_None) ? NULL : Py_NewRef(value);
+    Py_XDECREF(old);
+    return 0;
+}
+
+static PyObject *
+hash_get_h(PyObject *op, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(((HashObject *)op)->h);
+}
+
+static PyMethodDef hash_methods[] = {
+    {"update", (PyCFunction)(void (*)(void))hash_update, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"digest", (PyCFunction)(void (*)(void))hash_digest, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"hexdigest", (PyCFunction)(void (*)(void))hash_hexdigest, METH_FASTCALL | METH_KEYWORDS,
+     NULL},
+    {"copy", hash_copy, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef hash_getset[] = {
+    {"_h", hash_get_h, NULL, "the wrapped hash object", NULL},
+    {"_pt_tags", hash_get_tags, hash_set_tags, "tags fed so far, or None", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot hash_slots[] = {
+    {Py_tp_new, hash_new},
+    {Py_tp_dealloc, hash_dealloc},
+    {Py_tp_getattro, hash_getattro},
+    {Py_tp_repr, hash_repr},
+    {Py_tp_methods, hash_methods},
+    {Py_tp_getset, hash_getset},
+    {Py_tp_doc, "A hash (or HMAC) object that remembers the tags of the data it was fed."},
+    {0, NULL},
+};
+
+static PyType_Spec hash_spec = {
+    .name = "purposetag._speedups.TaggedHash",
+    .basicsize = sizeof(HashObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = hash_slots,
+};
+
+static PyObject *
+sp_set_hash_twin(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *u, *d, *x;
+    if (!PyArg_ParseTuple(args, "OOO:set_hash_twin", &u, &d, &x)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(u) || !PyCallable_Check(d) || !PyCallable_Check(x)) {
+        PyErr_SetString(PyExc_TypeError, "set_hash_twin(update, digest, hexdigest): callables");
+        return NULL;
+    }
+    Py_XSETREF(twin_update, Py_NewRef(u));
+    Py_XSETREF(twin_digest, Py_NewRef(d));
+    Py_XSETREF(twin_hexdigest, Py_NewRef(x));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 sp_is_plain(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -953,6 +1208,9 @@ sp_set_limits(PyObject *Py_UNUSED(module), PyObject *args)
 static PyMethodDef module_methods[] = {
     {"is_plain", sp_is_plain, METH_O,
      "True when `value` is, or is a small exact container of, plain builtin values."},
+    {"set_hash_twin", sp_set_hash_twin, METH_VARARGS,
+     "set_hash_twin(update, digest, hexdigest): TaggedHash's pure-Python methods, used "
+     "when tagged data is fed or digested."},
     {"set_limits", sp_set_limits, METH_VARARGS,
      "set_limits(max_items, max_depth): the scanner's limits; beyond them C leaves a call "
      "to Python (which reports the truncation)."},
@@ -977,6 +1235,23 @@ module_exec(PyObject *m)
     }
     rc = PyModule_AddObjectRef(m, "Site", site_type);
     Py_DECREF(site_type);
+    if (rc < 0) {
+        return -1;
+    }
+    str_update = PyUnicode_InternFromString("update");
+    str_digest = PyUnicode_InternFromString("digest");
+    str_hexdigest = PyUnicode_InternFromString("hexdigest");
+    str_copy = PyUnicode_InternFromString("copy");
+    if (!str_update || !str_digest || !str_hexdigest || !str_copy) {
+        return -1;
+    }
+    PyObject *ht = PyType_FromModuleAndSpec(m, &hash_spec, NULL);
+    if (ht == NULL) {
+        return -1;
+    }
+    rc = PyModule_AddObjectRef(m, "TaggedHash", ht);
+    hash_type = (PyTypeObject *)ht; /* the module keeps it alive */
+    Py_DECREF(ht);
     return rc;
 }
 

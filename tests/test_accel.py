@@ -548,3 +548,39 @@ def test_inner_with_an_unbound_method() -> None:
     assert f(Box(), "x") == 2 and f(Box(), pt.tag("x", P)) == "slow"
     with pytest.raises(TypeError):  # the inner object is not of the method's type
         C.Fast(slow=abs, fast=str.upper, inner="inner", fast_from=1)(Box())
+
+
+def test_hash_wrapper_behaves_like_the_hash_either_way(instrumented: None) -> None:
+    import hashlib
+    import hmac
+
+    h = hashlib.sha256()
+    assert (h.name, h.digest_size, h.block_size) == ("sha256", 32, 64)
+    assert repr(h).startswith("<sha256")
+    h.update(bytearray(b"ab"))
+    h.update(memoryview(b"c"))
+    assert h.hexdigest() == hashlib.sha256(b"abc").hexdigest() and not pt.is_tagged(h.digest())
+    s = hashlib.shake_128(pt.tag("x", P).encode())
+    assert len(s.hexdigest(4)) == 8 and pt.is_tagged(s.digest(3))
+    m = hmac.new(b"k", digestmod="sha256")
+    m.update(pt.tag("v", P).encode())
+    assert pt.is_tagged(m.hexdigest()) and pt.is_tagged(m.copy().digest())
+    assert m.hexdigest() == hmac.new(b"k", b"v", "sha256").hexdigest()
+    with pytest.raises(AttributeError):
+        _ = h.no_such_attribute
+    with pytest.raises(TypeError):
+        h.update("text")  # the hash object's own error
+
+
+@needs_c
+def test_c_hash_wrapper_tags_attribute_is_checked(instrumented: None) -> None:
+    import hashlib
+
+    h = hashlib.md5()
+    assert type(h).__name__ == "TaggedHash" and h._pt_tags is None
+    with pytest.raises(TypeError, match="frozenset"):
+        h._pt_tags = ["not", "tags"]
+    h.update(pt.tag("x", P).encode())
+    assert isinstance(h._pt_tags, frozenset) and pt.is_tagged(h.hexdigest())
+    h._pt_tags = None
+    assert not pt.is_tagged(h.hexdigest())

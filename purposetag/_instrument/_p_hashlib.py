@@ -13,6 +13,7 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+from .. import _accel
 from .. import _ranges as R
 from .._accel import fast
 from .._ranges import TagSet
@@ -92,34 +93,12 @@ class TaggedHash:
         return repr(self._h)
 
 
-# With the C accelerator: plain data goes straight to the wrapped object's method,
-# and digests and copies are the wrapped object's while no tags were fed in.
-TaggedHash.update = fast(  # type: ignore[method-assign]
-    TaggedHash.update, inner="_h", name="update", check_from=1, fast_from=1
-)
-for _name in ("digest", "hexdigest"):
-    setattr(
-        TaggedHash,
-        _name,
-        fast(
-            getattr(TaggedHash, _name),
-            inner="_h",
-            name=_name,
-            when_plain="_pt_tags",
-            check_from=1,
-            fast_from=1,
-        ),
-    )
-TaggedHash.copy = fast(  # type: ignore[method-assign]
-    TaggedHash.copy,
-    inner="_h",
-    name="copy",
-    when_plain="_pt_tags",
-    wrap_type=TaggedHash,
-    wrap_attr="_h",
-    check_from=1,
-    fast_from=1,
-)
+# With the C accelerator the wrappers are its `TaggedHash` (same attributes): plain
+# data and untagged digests go straight to the wrapped object, in C, and the methods
+# above handle the rest, called with the C object.
+_CHash: Any = None if _accel._C is None else _accel._C.TaggedHash
+if _CHash is not None:
+    _accel._C.set_hash_twin(TaggedHash.update, TaggedHash.digest, TaggedHash.hexdigest)
 
 
 def _forward(name: str) -> property:
@@ -157,6 +136,8 @@ _bytes = bytes
 
 
 def _wrap(h: Any, tags: TagSet | None) -> TaggedHash:
+    if _CHash is not None:
+        return _CHash(h, tags)  # type: ignore[no-any-return]
     o = TaggedHash()
     o._h = h
     o._pt_tags = tags
@@ -181,22 +162,18 @@ def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
     # argument tuple; everything else (keywords, ``new(name, data)``) takes the
     # general path.
     def constructor(data: Any = _MISSING, /, *args: Any, **kwargs: Any) -> TaggedHash:
-        o = TaggedHash()
         if type(data) is _bytes and not args and not kwargs:
-            o._h = orig(data)
-            o._pt_tags = None
-            return o
+            return _wrap(orig(data), None)
         if data is not _MISSING:
             args = (data, *args)
-        o._h = orig(*args, **kwargs)
-        o._pt_tags = _tags_or_none(args, kwargs) if args or kwargs else None
-        return o
+        h = orig(*args, **kwargs)
+        return _wrap(h, _tags_or_none(args, kwargs) if args or kwargs else None)
 
     constructor.__name__ = getattr(orig, "__name__", "constructor")
     constructor.__qualname__ = constructor.__name__
     constructor.__doc__ = orig.__doc__
     constructor.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(constructor, fast=orig, wrap_type=TaggedHash, wrap_attr="_h")
+    return fast(constructor, fast=orig, wrap_type=_CHash or TaggedHash, wrap_attr="_h")
 
 
 def _unwrap_digestmod(digestmod: Any) -> Any:
@@ -213,23 +190,18 @@ def _pair_tags(key: Any, msg: Any) -> TagSet | None:
 
 def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
     def new(key: Any, msg: Any = None, digestmod: Any = "") -> TaggedHash:
-        o = TaggedHash()
-        o._h = orig(
+        h = orig(
             key,
             msg,
             # the common ``"sha256"``: no attribute look-up (and miss)
             digestmod if type(digestmod) is str else _unwrap_digestmod(digestmod),
         )
-        o._pt_tags = (
-            None
-            if type(key) is _bytes and (msg is None or type(msg) is _bytes)
-            else _tags_or_none((key, msg), {})
-        )
-        return o
+        plain = type(key) is _bytes and (msg is None or type(msg) is _bytes)
+        return _wrap(h, None if plain else _tags_or_none((key, msg), {}))
 
     new.__doc__ = orig.__doc__
     new.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(new, fast=orig, wrap_type=TaggedHash, wrap_attr="_h")
+    return fast(new, fast=orig, wrap_type=_CHash or TaggedHash, wrap_attr="_h")
 
 
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
