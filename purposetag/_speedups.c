@@ -942,7 +942,9 @@ static PyType_Spec site_spec = {
  * while no tags were fed; everything else is the pure-Python `TaggedHash`'s
  * methods (`set_hash_twin`), called with this object, whose `_h` and `_pt_tags`
  * they read and write.  Not tracked by the GC: it holds a hash object and a
- * frozenset of tags, which cannot refer back to it.
+ * frozenset of tags, which cannot refer back to it.  The other attributes of hash
+ * objects (name, digest_size, ...) are forwarding properties added from Python: a
+ * custom getattr would take every method call off CPython's fast path.
  */
 typedef struct {
     PyObject_HEAD
@@ -1087,18 +1089,6 @@ hash_copy(PyObject *op, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
-hash_getattro(PyObject *op, PyObject *name)
-{
-    PyObject *res = PyObject_GenericGetAttr(op, name);
-    if (res != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError)) {
-        return res;
-    }
-    /* everything else (name, digest_size, block_size, ...) is the wrapped object's */
-    PyErr_Clear();
-    return PyObject_GetAttr(((HashObject *)op)->h, name);
-}
-
-static PyObject *
 hash_repr(PyObject *op)
 {
     return PyObject_Repr(((HashObject *)op)->h);
@@ -1149,7 +1139,6 @@ static PyGetSetDef hash_getset[] = {
 static PyType_Slot hash_slots[] = {
     {Py_tp_new, hash_new},
     {Py_tp_dealloc, hash_dealloc},
-    {Py_tp_getattro, hash_getattro},
     {Py_tp_repr, hash_repr},
     {Py_tp_methods, hash_methods},
     {Py_tp_getset, hash_getset},
@@ -1160,7 +1149,7 @@ static PyType_Slot hash_slots[] = {
 static PyType_Spec hash_spec = {
     .name = "purposetag._speedups.TaggedHash",
     .basicsize = sizeof(HashObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT, /* mutable: Python adds the forwarding properties */
     .slots = hash_slots,
 };
 

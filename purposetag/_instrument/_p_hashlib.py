@@ -128,9 +128,10 @@ def _hash_attributes() -> set[str]:
 # The other attributes are forwarded by name, as properties: a `__getattr__` would
 # put every attribute read of the class (``h.hexdigest``, ``self._h``) on CPython's
 # slow, unspecialized path.
-for _name in sorted(_hash_attributes() - set(dir(TaggedHash))):
-    setattr(TaggedHash, _name, _forward(_name))
-del _name
+for _cls in (TaggedHash, _CHash) if _CHash is not None else (TaggedHash,):
+    for _name in sorted(_hash_attributes() - set(dir(_cls))):
+        setattr(_cls, _name, _forward(_name))
+del _cls, _name
 
 _bytes = bytes
 
