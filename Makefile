@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-pure clean
 
 $(STAMP): pyproject.toml setup.py purposetag/_speedups.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+bench-pure: $(STAMP)
+	PURPOSETAG_PURE_PYTHON=1 $(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""`make bench`: run every `benchmarks/bench_*.py`, print a table, write results.json.
+"""`make bench`: run every `benchmarks/bench_*.py`, print a table, write results.json
+(`make bench-pure`: the same without the C accelerator, into results-pure.json).
 
 Each module exposes ``run() -> list[dict]`` whose rows carry name, ratio, budget,
 baseline (and subject) and unit; see `_timing.result`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,7 +36,10 @@ def main(argv: list[str]) -> int:
                 flush=True,
             )
             rows.append(row)
-    out = HERE / "results.json"
+    # PURPOSETAG_PURE_PYTHON=1 (make bench-pure): the same benchmarks without the C
+    # accelerator, kept apart
+    pure = os.environ.get("PURPOSETAG_PURE_PYTHON", "").strip().lower() in ("1", "true", "yes")
+    out = HERE / ("results-pure.json" if pure else "results.json")
     if only and out.exists():  # a partial run updates its rows, keeps the others
         fresh = {r["name"] for r in rows}
         kept = [r for r in json.loads(out.read_text()) if r["name"] not in fresh]
