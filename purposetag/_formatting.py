@@ -36,6 +36,7 @@ _CACHE_MAX = 2048
 _s_mod = str.__mod__
 _s_join = "".join
 _str_new = str.__new__
+_slen = str.__len__  # pieces are str: a subclass's own __len__ must not move ranges
 _frozenset = frozenset
 
 
@@ -103,12 +104,12 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     r = _rng(text)
     if r is None:
         return _value_tags(value, piece)
-    n = len(piece)
-    if n == len(text) and piece == text:
+    n = _slen(piece)
+    if n == _slen(text) and piece == text:
         return r
     # piece == pad + text[:kept] (or text[:kept] + pad): precision may have cut the
     # text and width padded it with spaces; find the longest such split.
-    kept = n if n < len(text) else len(text)
+    kept = n if n < _slen(text) else _slen(text)
     while kept > 0:
         if left:
             if piece.startswith(text[:kept]) and not piece[kept:].strip(" "):
@@ -119,7 +120,7 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     if kept == 0:
         return R.union(r) if piece else None
     at = 0 if left else n - kept
-    return R.build(((at, None, 0), (kept, r, 0)), len(piece))
+    return R.build(((at, None, 0), (kept, r, 0)), _slen(piece))
 
 
 _place = R.place
@@ -361,8 +362,8 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             pr = _placed(text, piece, left, v)
         parts.append(piece)
         if pr is not None:
-            _place(out, pr, pos, len(piece))
-        pos += len(piece)
+            _place(out, pr, pos, _slen(piece))
+        pos += _slen(piece)
         parts.append(lit)
         pos += len(lit)
     return _finish(parts, out, pos)
@@ -385,7 +386,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
         if item[0] == 0:
             text = item[1]
             pieces.append(text)
-            segs.append((len(text), tr, item[2]))
+            segs.append((_slen(text), tr, item[2]))
             continue
         _, key, flags, width, prec, conv = item
         if width == "*":
@@ -427,7 +428,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             piece = _user(_s_mod, spec + conv, (value,))
             pr = deep_union(value) or None
         pieces.append(piece)
-        segs.append((len(piece), pr, 0))
+        segs.append((_slen(piece), pr, 0))
     if ai != len(positional) and not (mapping is not None and (used_mapping or ai == 0)):
         raise _Faithful(TypeError("not all arguments converted during string formatting"))
     if ai > len(positional):  # pragma: no cover - IndexError above
@@ -601,7 +602,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
             text = item[1]
             pieces.append(text)
             if whole:
-                segs.append((len(text), tr, 0))
+                segs.append((_slen(text), tr, 0))
             else:
                 for ln, off in item[2]:
                     segs.append((ln, tr, off))
@@ -641,7 +642,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
         if pr is not None:
             tagged = True
         pieces.append(piece)
-        segs.append((len(piece), pr, 0))
+        segs.append((_slen(piece), pr, 0))
     res = _s_join(pieces)
     if not tagged:
         return res
@@ -710,8 +711,8 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
             pr = obj._pt_ranges if to is TaintedStr else None
         parts.append(piece)
         if pr is not None:
-            _place(out, pr, pos, len(piece))
-        pos += len(piece)
+            _place(out, pr, pos, _slen(piece))
+        pos += _slen(piece)
         parts.append(lit)
         pos += len(lit)
     return _finish(parts, out, pos)

@@ -43,9 +43,11 @@
 #define MAX_STACK 8
 
 static Py_ssize_t max_items = 100000;
-/* TaggedHash (below): Fast's `wrap_type` may name it */
-static PyTypeObject *hash_type = NULL; /* set by module_exec */
+/* TaggedHash (below): Fast's `wrap_type` may name it.  Recognised by its dealloc, not
+ * by a global pointer: each instance of this (multi-phase) module has its own type. */
 static PyObject *hash_wrap(PyTypeObject *tp, PyObject *h, PyObject *tags);
+static void hash_dealloc(PyObject *op);
+#define IS_HASH_TYPE(t) (((PyTypeObject *)(t))->tp_dealloc == hash_dealloc)
 static int max_depth = 32;
 
 static int
@@ -244,7 +246,7 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         return res;
     }
     PyTypeObject *tp = (PyTypeObject *)self->wrap_type;
-    if (tp == hash_type) {
+    if (IS_HASH_TYPE(tp)) {
         PyObject *w = hash_wrap(tp, res, NULL);
         Py_DECREF(res);
         return w;
@@ -332,7 +334,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     /* tp_alloc without tp_new is only a valid object for Python classes over `object`
      * (a zeroed dict subclass, type or NoneType instance crashes the interpreter) */
-    for (PyTypeObject *t = has_wrap && (PyTypeObject *)wrap_type != hash_type
+    for (PyTypeObject *t = has_wrap && !IS_HASH_TYPE(wrap_type)
                                ? (PyTypeObject *)wrap_type
                                : &PyBaseObject_Type;
          t != &PyBaseObject_Type; t = t->tp_base) {
@@ -545,6 +547,23 @@ typedef struct {
     vectorcallfunc vectorcall;
 } SiteObject;
 
+/* the C functions of str.join and bytes.join (set by module_exec; the same in every
+ * module instance) */
+static PyCFunction str_join_fn = NULL, bytes_join_fn = NULL;
+
+/* `call` is `sep.join` for an exact str or bytes `sep`: no Python code runs in it */
+static int
+is_builtin_join(PyObject *call)
+{
+    if (!PyCFunction_Check(call)) {
+        return 0;
+    }
+    PyObject *sep = PyCFunction_GET_SELF(call);
+    PyCFunction fn = PyCFunction_GET_FUNCTION(call);
+    return sep != NULL && ((Py_TYPE(sep) == &PyUnicode_Type && fn == str_join_fn) ||
+                           (Py_TYPE(sep) == &PyBytes_Type && fn == bytes_join_fn));
+}
+
 static int
 plain_scalar(PyObject *o)
 {
@@ -738,13 +757,7 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     if (self->kind == SITE_JOIN) {
         /* A str/bytes join runs no Python code: join first, as the aspect does, so a
          * bad item fails here, from C.  Another object's join is called once only. */
-        int builtin = !self->dyn;
-        if (!builtin && PyCFunction_Check(call)) {
-            PyObject *sep = PyCFunction_GET_SELF(call);
-            builtin = sep != NULL &&
-                      (Py_TYPE(sep) == &PyUnicode_Type || Py_TYPE(sep) == &PyBytes_Type);
-        }
-        if (builtin) {
+        if (!self->dyn || is_builtin_join(call)) {
             res = PyObject_CallOneArg(call, seq);
             if (res != NULL && !plain) {
                 Py_DECREF(res);
@@ -838,22 +851,30 @@ site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             PyErr_SetString(PyExc_TypeError, "Site(): kwnames is a tuple, for format only");
             return NULL;
         }
+        /* passed to vectorcall as keyword names, which must be distinct exact str */
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(kwnames); j++) {
+            PyObject *k = PyTuple_GET_ITEM(kwnames, j);
+            int bad = !PyUnicode_CheckExact(k);
+            for (Py_ssize_t i = 0; !bad && i < j; i++) {
+                bad = PyUnicode_Compare(k, PyTuple_GET_ITEM(kwnames, i)) == 0;
+            }
+            if (bad) {
+                PyErr_SetString(PyExc_TypeError, "Site(): kwnames must be distinct str");
+                return NULL;
+            }
+        }
     }
     PyTypeObject *want = NULL;
     if (kind == SITE_JOIN && call == Py_None) {
         want = &PyUnicode_Type;
     }
     else if (kind == SITE_JOIN) {
-        PyObject *sep = PyObject_GetAttrString(call, "__self__");
-        if (sep == NULL) {
+        if (!is_builtin_join(call)) {
+            PyErr_SetString(PyExc_TypeError,
+                            "Site(): a join's call is sep.join, its separator a str or bytes");
             return NULL;
         }
-        want = Py_TYPE(sep);
-        Py_DECREF(sep);
-        if (want != &PyUnicode_Type && want != &PyBytes_Type) {
-            PyErr_SetString(PyExc_TypeError, "Site(): a join's separator is a str or bytes");
-            return NULL;
-        }
+        want = Py_TYPE(PyCFunction_GET_SELF(call));
     }
     SiteObject *self = (SiteObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
@@ -976,6 +997,10 @@ hash_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:TaggedHash", kwlist, &h, &tags)) {
         return NULL;
     }
+    if (tags != NULL && tags != Py_None && !PyFrozenSet_CheckExact(tags)) {
+        PyErr_SetString(PyExc_TypeError, "TaggedHash(): tags is a frozenset of tags or None");
+        return NULL;
+    }
     return hash_wrap(type, h, tags);
 }
 
@@ -1012,7 +1037,9 @@ hash_twin(PyObject *twin, PyObject *self, PyObject *const *args, Py_ssize_t narg
     for (Py_ssize_t i = 0; i < nargs + nk; i++) {
         stack[i + 1] = args[i];
     }
+    Py_INCREF(twin); /* a global: set_hash_twin, run by the twin, may drop it */
     PyObject *res = PyObject_Vectorcall(twin, stack, (size_t)(nargs + 1), kwnames);
+    Py_DECREF(twin);
     if (stack != small) {
         PyMem_Free(stack);
     }
@@ -1105,7 +1132,8 @@ static int
 hash_set_tags(PyObject *op, PyObject *value, void *Py_UNUSED(closure))
 {
     HashObject *self = (HashObject *)op;
-    if (value != NULL && value != Py_None && !PyFrozenSet_Check(value)) {
+    /* exact: a subclass has a __dict__, which could hold this untracked object */
+    if (value != NULL && value != Py_None && !PyFrozenSet_CheckExact(value)) {
         PyErr_SetString(PyExc_TypeError, "TaggedHash._pt_tags is a frozenset of tags or None");
         return -1;
     }
@@ -1227,6 +1255,24 @@ module_exec(PyObject *m)
     if (rc < 0) {
         return -1;
     }
+    PyObject *es = PyUnicode_FromStringAndSize("", 0);
+    PyObject *eb = PyBytes_FromStringAndSize("", 0);
+    PyObject *sj = es ? PyObject_GetAttrString(es, "join") : NULL;
+    PyObject *bj = eb ? PyObject_GetAttrString(eb, "join") : NULL;
+    Py_XDECREF(es);
+    Py_XDECREF(eb);
+    if (sj == NULL || bj == NULL || !PyCFunction_Check(sj) || !PyCFunction_Check(bj)) {
+        Py_XDECREF(sj);
+        Py_XDECREF(bj);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_SystemError, "str.join/bytes.join are not builtin methods");
+        }
+        return -1;
+    }
+    str_join_fn = PyCFunction_GET_FUNCTION(sj);
+    bytes_join_fn = PyCFunction_GET_FUNCTION(bj);
+    Py_DECREF(sj);
+    Py_DECREF(bj);
     str_update = PyUnicode_InternFromString("update");
     str_digest = PyUnicode_InternFromString("digest");
     str_hexdigest = PyUnicode_InternFromString("hexdigest");
@@ -1239,7 +1285,6 @@ module_exec(PyObject *m)
         return -1;
     }
     rc = PyModule_AddObjectRef(m, "TaggedHash", ht);
-    hash_type = (PyTypeObject *)ht; /* the module keeps it alive */
     Py_DECREF(ht);
     return rc;
 }

@@ -584,3 +584,95 @@ def test_c_hash_wrapper_tags_attribute_is_checked(instrumented: None) -> None:
     assert isinstance(h._pt_tags, frozenset) and pt.is_tagged(h.hexdigest())
     h._pt_tags = None
     assert not pt.is_tagged(h.hexdigest())
+
+
+# ---------------------------------------------------- found by the second C review
+
+
+def test_a_format_call_with_many_arguments_imports_and_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    args = ", ".join(str(i) for i in range(17))
+    m = _module(tmp_path, f"def f(t):\n    return ('{{}}' * 18).format(t, {args})\n")
+    out = m.f(pt.tag("x", P))
+    assert out == "x" + "".join(str(i) for i in range(17)) and pt.ranges(out)[0][:2] == (0, 1)
+
+
+def test_a_join_that_is_not_str_join_runs_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    m = _module(
+        tmp_path,
+        """
+CALLS = []
+class Item:
+    def __repr__(self):
+        CALLS.append(1)
+        return "item"
+class E:
+    join = staticmethod("<{0}>".format)
+def f():
+    return E.join([Item(), Item()])
+""",
+    )
+    assert m.f() == "<[item, item]>" and len(m.CALLS) == 2
+
+
+class _Liar(str):
+    def __len__(self) -> int:
+        return 0
+
+
+def test_a_str_subclass_lying_about_its_length_does_not_move_tags(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    m = _module(
+        tmp_path, "def f(a, t):\n    return f'{a}{t}', '-'.join([a, t]), '%s|%s' % (a, t)\n"
+    )
+    for out in m.f(_Liar("abc"), pt.tag("secret", P)):
+        r = pt.ranges(out)
+        assert len(r) == 1 and out[r[0][0] : r[0][1]] == "secret"
+
+
+def test_tagged_hash_digest_takes_keywords_like_the_hash(instrumented: None) -> None:
+    import hashlib
+
+    s = hashlib.shake_128(pt.tag("x", P).encode())
+    assert len(s.hexdigest(length=4)) == 8 and pt.is_tagged(s.digest(length=3))
+    assert hashlib.shake_128(b"x").hexdigest(length=4) == s.hexdigest(4)
+    with pytest.raises(TypeError):
+        s.update(data=b"y")  # positional only, as the hash's own update
+
+
+SECOND_INSTANCE = """
+import hashlib, importlib.util
+from purposetag import _speedups as C1
+spec = importlib.util.find_spec("purposetag._speedups")
+C2 = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(C2)
+for C in (C1, C2):
+    f = C.Fast(slow=lambda *a: "slow", fast=hashlib.sha256, wrap_type=C.TaggedHash,
+               wrap_attr="_h")
+    h = f(b"x")
+    assert type(h) is C.TaggedHash and h._h.hexdigest() == hashlib.sha256(b"x").hexdigest()
+del C2
+import gc; gc.collect()
+class Other:
+    __slots__ = ("_h",)
+g = C1.Fast(slow=lambda *a: "slow", fast=list, wrap_type=Other, wrap_attr="_h")
+print(type(g("ab")).__name__, "ok")
+"""
+
+
+@needs_c
+def test_a_second_module_instance_keeps_each_its_own_hash_type() -> None:
+    out = subprocess.run([sys.executable, "-c", SECOND_INSTANCE], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split() == ["Other", "ok"]
+
+
+@needs_c
+def test_site_kwnames_and_join_call_are_checked() -> None:
+    m = object()
+    with pytest.raises(TypeError, match="distinct str"):
+        C.Site(2, (m,), str, call="{k}".format, kwnames=(1,), mark=m)
+    with pytest.raises(TypeError, match="distinct str"):
+        C.Site(2, (m, m), str, call="{k}".format, kwnames=("k", "k"), mark=m)
+    with pytest.raises(TypeError, match="sep.join"):
+        C.Site(1, (m,), str, call="x".format, mark=m)
+    with pytest.raises(TypeError, match="frozenset"):
+        C.TaggedHash(b"", type("F", (frozenset,), {})())

@@ -26,6 +26,7 @@ _no_tainted = _TAINTED.isdisjoint
 _BuiltinMethod: Any = type("".join)
 _s_plain = str.__str__
 _str_new = str.__new__
+_slen = str.__len__  # pieces are str: a subclass's own __len__ must not move ranges
 _imod: Any = operator.imod
 _MARK: Any = type("_OperandMark", (), {"__repr__": lambda self: "<operand>"})()
 
@@ -49,7 +50,7 @@ def _one_piece(res: str, tp: Any, hit: int) -> str:
     """`res` carrying the ranges of its only tagged piece `tp`, written at `hit`."""
     if tp is None:
         return res
-    n = len(tp)
+    n = _slen(tp)
     if not n:
         return res
     r = tp._pt_ranges
@@ -77,7 +78,7 @@ def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
                 return _fstring_ranges(res, offsets, pieces)
             hit = pos
             tp = p
-        pos += len(p)
+        pos += _slen(p)
     return _one_piece(res, tp, hit)
 
 
@@ -87,7 +88,7 @@ def _fstring_ranges(res: str, offsets: tuple[int, ...], pieces: tuple[str, ...])
     pos = 0
     for off, p in zip(offsets, pieces, strict=True):
         pos += off
-        n = len(p)
+        n = _slen(p)
         if type(p) is TaintedStr:
             R.place(triples, p._pt_ranges, pos, n)
         pos += n
@@ -103,7 +104,7 @@ def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
     triples: list[R.Triple] = []
     pos = 0
     for it in items:
-        n = len(it)
+        n = _slen(it)
         if type(it) is TaintedStr:
             r = it._pt_ranges
             if type(r) is frozenset and not triples:
@@ -137,7 +138,7 @@ def join_str(sep: str, items: list[Any] | tuple[Any, ...]) -> str:
                 return _join_str(sep, items, res)
             hit = pos
             tp = it
-        pos += len(it) + ls
+        pos += _slen(it) + ls
     return _one_piece(res, tp, hit)
 
 

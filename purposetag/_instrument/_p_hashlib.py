@@ -48,7 +48,7 @@ class TaggedHash:
     _h: Any
     _pt_tags: TagSet | None = None
 
-    def update(self, data: Any) -> None:
+    def update(self, data: Any, /) -> None:
         self._h.update(data)
         if type(data) is not _bytes:
             try:
@@ -58,18 +58,18 @@ class TaggedHash:
             except Exception as exc:
                 fallback("hashlib.update", exc)
 
-    def digest(self, *args: Any) -> bytes:
+    def digest(self, *args: Any, **kwargs: Any) -> bytes:
         t = self._pt_tags
-        if t is None and not args:
+        if t is None and not args and not kwargs:
             return self._h.digest()  # type: ignore[no-any-return]
-        res: bytes = self._h.digest(*args)
+        res: bytes = self._h.digest(*args, **kwargs)  # shake: digest(length=...)
         return res if t is None else mk_bytes(res, t)
 
-    def hexdigest(self, *args: Any) -> str:
+    def hexdigest(self, *args: Any, **kwargs: Any) -> str:
         t = self._pt_tags
-        if t is None and not args:
+        if t is None and not args and not kwargs:
             return self._h.hexdigest()  # type: ignore[no-any-return]
-        res: str = self._h.hexdigest(*args)
+        res: str = self._h.hexdigest(*args, **kwargs)
         return res if t is None else mk_str(res, t)
 
     def copy(self) -> TaggedHash:

@@ -133,7 +133,11 @@ class Rewriter(ast.NodeTransformer):
         if func.attr == "format":
             if not args and not node.keywords:
                 return node  # nothing to format in: a tagged template keeps its own tags
-            if not starred and all(k.arg is not None for k in node.keywords):
+            if (
+                not starred
+                and all(k.arg is not None for k in node.keywords)
+                and len(args) + len(node.keywords) <= _MAX_ITEMS  # a Site holds 16 at most
+            ):
                 return self._format_site(node, func)
             self.changed = True
             return _call("_pt_format", [func, *args], node, node.keywords)
