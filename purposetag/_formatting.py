@@ -36,7 +36,7 @@ _CACHE_MAX = 2048
 _s_mod = str.__mod__
 _s_join = "".join
 _str_new = str.__new__
-_slen = str.__len__  # pieces are str: a subclass's own __len__ must not move ranges
+_s_str = str.__str__  # an exact copy of a str subclass (whose __len__ may lie)
 _frozenset = frozenset
 
 
@@ -104,12 +104,12 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     r = _rng(text)
     if r is None:
         return _value_tags(value, piece)
-    n = _slen(piece)
-    if n == _slen(text) and piece == text:
+    n = len(piece)
+    if n == len(text) and piece == text:
         return r
     # piece == pad + text[:kept] (or text[:kept] + pad): precision may have cut the
     # text and width padded it with spaces; find the longest such split.
-    kept = n if n < _slen(text) else _slen(text)
+    kept = n if n < len(text) else len(text)
     while kept > 0:
         if left:
             if piece.startswith(text[:kept]) and not piece[kept:].strip(" "):
@@ -120,7 +120,7 @@ def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
     if kept == 0:
         return R.union(r) if piece else None
     at = 0 if left else n - kept
-    return R.build(((at, None, 0), (kept, r, 0)), _slen(piece))
+    return R.build(((at, None, 0), (kept, r, 0)), len(piece))
 
 
 _place = R.place
@@ -164,6 +164,24 @@ def _user(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except Exception as exc:
         raise _Faithful(exc) from None
+
+
+def _exact(text: str) -> str:
+    """`text`, or an exact copy of a str subclass other than `TaintedStr` (same
+    characters; its own ``__len__`` could move ranges).  For final pieces only."""
+    t = type(text)
+    return text if t is str or t is TaintedStr else _s_str(text)
+
+
+def _user_text(fn: Any, *args: Any) -> str:
+    """`_user` for a call that returns text: a str subclass other than `TaintedStr`
+    becomes an exact copy (same characters), so its own ``__len__`` cannot move ranges."""
+    try:
+        text = fn(*args)
+    except Exception as exc:
+        raise _Faithful(exc) from None
+    t = type(text)
+    return text if t is str or t is TaintedStr else _s_str(text)
 
 
 def _too_few() -> _Faithful:
@@ -343,7 +361,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
                 piece = v
                 pr = None
             else:
-                piece = _user(str, v)
+                piece = _user_text(str, v)
                 pr = _rng(piece)
                 if pr is None and tv is not int and tv is not float:
                     pr = _value_tags(v, piece)
@@ -357,13 +375,14 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             else:
                 pr = deep_union(v) or None
         else:
-            text = _user(_convert, v, conv)
+            text = _user(_convert, v, conv)  # (may be a subclass: `%` calls its __str__)
             piece = _user(_s_mod, spec, (text,)) if spec else text
+            text, piece = _exact(text), _exact(piece)
             pr = _placed(text, piece, left, v)
         parts.append(piece)
         if pr is not None:
-            _place(out, pr, pos, _slen(piece))
-        pos += _slen(piece)
+            _place(out, pr, pos, len(piece))
+        pos += len(piece)
         parts.append(lit)
         pos += len(lit)
     return _finish(parts, out, pos)
@@ -386,7 +405,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
         if item[0] == 0:
             text = item[1]
             pieces.append(text)
-            segs.append((_slen(text), tr, item[2]))
+            segs.append((len(text), tr, item[2]))
             continue
         _, key, flags, width, prec, conv = item
         if width == "*":
@@ -416,19 +435,20 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             value = positional[ai]
             ai += 1
         if conv in "sra":
-            text = _user(_convert, value, conv)
+            text = _user(_convert, value, conv)  # (may be a subclass: `%` calls its __str__)
             if width is None and prec is None:
                 piece = text
             else:
                 spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
                 piece = _user(_s_mod, spec + "s", (text,))
+            text, piece = _exact(text), _exact(piece)
             pr = _placed(text, piece, "-" in flags or (width or "").startswith("-"), value)
         else:
             spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
             piece = _user(_s_mod, spec + conv, (value,))
             pr = deep_union(value) or None
         pieces.append(piece)
-        segs.append((_slen(piece), pr, 0))
+        segs.append((len(piece), pr, 0))
     if ai != len(positional) and not (mapping is not None and (used_mapping or ai == 0)):
         raise _Faithful(TypeError("not all arguments converted during string formatting"))
     if ai > len(positional):  # pragma: no cover - IndexError above
@@ -564,7 +584,7 @@ def _expand_spec(spec: str, args: Any, kwargs: Any, auto: list[int], depth: int)
             if conv:
                 obj = _user(_FORMATTER.convert_field, obj, conv)
             inner = _expand_spec(sub_spec or "", args, kwargs, auto, depth - 1)
-            out.append(str.__str__(_user(format, obj, inner)))
+            out.append(str.__str__(_user_text(format, obj, inner)))
     return "".join(out)
 
 
@@ -602,7 +622,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
             text = item[1]
             pieces.append(text)
             if whole:
-                segs.append((_slen(text), tr, 0))
+                segs.append((len(text), tr, 0))
             else:
                 for ln, off in item[2]:
                     segs.append((ln, tr, off))
@@ -635,14 +655,14 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
         else:
             if "{" in spec:
                 spec = _expand_spec(spec, args, kwargs, auto, 1)
-            piece = _user(format, obj, spec)
+            piece = _user_text(format, obj, spec)
             pr = _rng(piece)
             if pr is None:
                 pr = _value_tags(obj, piece)
         if pr is not None:
             tagged = True
         pieces.append(piece)
-        segs.append((_slen(piece), pr, 0))
+        segs.append((len(piece), pr, 0))
     res = _s_join(pieces)
     if not tagged:
         return res
@@ -699,10 +719,10 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
         else:
             obj = args[key]
         if conv is not None:
-            obj = _user(_convert, obj, conv)
+            obj = _user(_convert, obj, conv)  # (may be a subclass: format() calls its own)
         to = type(obj)
         if spec or (to is not TaintedStr and to is not str):
-            piece = _user(format, obj, spec)
+            piece = _user_text(format, obj, spec)
             pr = _rng(piece)
             if pr is None and to is not int and to is not float and to is not str:
                 pr = _value_tags(obj, piece)
@@ -711,8 +731,8 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
             pr = obj._pt_ranges if to is TaintedStr else None
         parts.append(piece)
         if pr is not None:
-            _place(out, pr, pos, _slen(piece))
-        pos += _slen(piece)
+            _place(out, pr, pos, len(piece))
+        pos += len(piece)
         parts.append(lit)
         pos += len(lit)
     return _finish(parts, out, pos)

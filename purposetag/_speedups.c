@@ -757,18 +757,20 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     if (self->kind == SITE_JOIN) {
         /* A str/bytes join runs no Python code: join first, as the aspect does, so a
          * bad item fails here, from C.  Another object's join is called once only. */
+        /* slow(join, items, result): the result is None when not computed yet */
         if (!self->dyn || is_builtin_join(call)) {
             res = PyObject_CallOneArg(call, seq);
             if (res != NULL && !plain) {
-                Py_DECREF(res);
-                res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+                PyObject *joined = res;
+                res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, joined, NULL);
+                Py_DECREF(joined);
             }
         }
         else if (plain) {
             res = PyObject_CallOneArg(call, seq);
         }
         else {
-            res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+            res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, Py_None, NULL);
         }
     }
     else if (plain) {

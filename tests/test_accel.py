@@ -621,7 +621,10 @@ class _Liar(str):
 
 def test_a_str_subclass_lying_about_its_length_does_not_move_tags(tmp_path) -> None:  # type: ignore[no-untyped-def]
     m = _module(
-        tmp_path, "def f(a, t):\n    return f'{a}{t}', '-'.join([a, t]), '%s|%s' % (a, t)\n"
+        tmp_path,
+        "def f(a, t):\n"
+        "    return (f'{a}{t}', '-'.join([a, t]), '%s|%s' % (a, t), '{}{}'.format(a, t),\n"
+        "            '{:>4}{}'.format(a, t), '%d|%5s|%s' % (1, a, t), f'{a}{a}{t}')\n",
     )
     for out in m.f(_Liar("abc"), pt.tag("secret", P)):
         r = pt.ranges(out)

@@ -60,9 +60,9 @@ def test_join_site_matches_python(sep: str, items: list[Any], as_list: bool) -> 
     site = C.Site(
         1,
         tuple(mark for _ in items),
-        A.join_str,
+        A.join_after,
         call=sep.join,
-        slow_head=sep,
+        slow_head=sep.join,
         mark=mark,
         as_list=as_list,
     )

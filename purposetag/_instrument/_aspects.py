@@ -50,7 +50,7 @@ def _one_piece(res: str, tp: Any, hit: int) -> str:
     """`res` carrying the ranges of its only tagged piece `tp`, written at `hit`."""
     if tp is None:
         return res
-    n = _slen(tp)
+    n = len(tp)
     if not n:
         return res
     r = tp._pt_ranges
@@ -73,22 +73,25 @@ def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
     for p in pieces:
         pos += offsets[i]
         i += 1
-        if type(p) is TaintedStr:
+        t = type(p)
+        if t is TaintedStr:
             if hit >= 0:
                 return _fstring_ranges(res, offsets, pieces)
             hit = pos
             tp = p
-        pos += _slen(p)
+        elif t is not str:  # another subclass: its own __len__ may lie
+            return _fstring_ranges(res, offsets, pieces)
+        pos += len(p)
     return _one_piece(res, tp, hit)
 
 
 def _fstring_ranges(res: str, offsets: tuple[int, ...], pieces: tuple[str, ...]) -> str:
-    """`fstring_tagged` for several tagged pieces."""
+    """`fstring_tagged` for several tagged pieces, or other str subclasses among them."""
     triples: list[R.Triple] = []
     pos = 0
     for off, p in zip(offsets, pieces, strict=True):
         pos += off
-        n = _slen(p)
+        n = _slen(p)  # the real length, whatever the class says
         if type(p) is TaintedStr:
             R.place(triples, p._pt_ranges, pos, n)
         pos += n
@@ -99,12 +102,13 @@ _place = R.place
 
 
 def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
-    """``res`` (``sep.join(items)``, `sep` a plain ``str``) with the tagged items' ranges."""
+    """``res`` (``sep.join(items)``, `sep` a plain ``str``) with the tagged items' ranges
+    (several tagged items, or other str subclasses among them)."""
     ls = len(sep)
     triples: list[R.Triple] = []
     pos = 0
     for it in items:
-        n = _slen(it)
+        n = _slen(it)  # the real length, whatever the class says
         if type(it) is TaintedStr:
             r = it._pt_ranges
             if type(r) is frozenset and not triples:
@@ -126,19 +130,37 @@ def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
 
 def join_str(sep: str, items: list[Any] | tuple[Any, ...]) -> str:
     """``sep.join(items)`` for a plain ``str`` separator and a list or tuple display."""
-    res = sep.join(items)
+    return _join_found(sep, items, sep.join(items))
+
+
+def join_after(m: Any, items: list[Any] | tuple[Any, ...], res: Any) -> Any:
+    """A join site's Python half (C accelerator): `m` is the bound join and `res` what
+    it returned, or None when `m` is some other object's join, not called yet."""
+    if res is None:
+        return join(m, items)
+    sep = m.__self__
+    if type(sep) is str:
+        return _join_found(sep, items, res)
+    return join_tagged(sep, items)
+
+
+def _join_found(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
+    """`res`, ``sep.join(items)`` already computed, with the tagged items' ranges."""
     # One tagged item is the common case: find it, then place its ranges once.
     ls = len(sep)
     pos = 0
     hit = 0
     tp: Any = None
     for it in items:
-        if type(it) is TaintedStr:
+        t = type(it)
+        if t is TaintedStr:
             if tp is not None:
                 return _join_str(sep, items, res)
             hit = pos
             tp = it
-        pos += _slen(it) + ls
+        elif t is not str:  # another subclass: its own __len__ may lie
+            return _join_str(sep, items, res)
+        pos += len(it) + ls
     return _one_piece(res, tp, hit)
 
 
@@ -314,6 +336,7 @@ GLOBALS: dict[str, Any] = {
     "_pt_join": join,
     "_pt_join_const": join_const,
     "_pt_join_str": join_str,
+    "_pt_join_after": join_after,
     "_pt_brace": brace_format,
     "_pt_percent": percent_format,
     "_pt_format": format_,

@@ -495,15 +495,13 @@ def _c_site(
 def _join_def(
     fname: str, sep: str | bytes | None, display: str, shape: tuple[Any, ...]
 ) -> ast.stmt:
-    if ACCELERATED and sep is None:  # the site gets the bound `sep.join` first
-        return _c_site(fname, 1, shape, None, "_pt_join", "None", "None", as_list=display == "[{}]")
-    if ACCELERATED:
-        # the slow path: `_pt_join_str(sep, items)` for a str separator, else
-        # `_pt_join(sep.join, items)`
-        slow, shead = (
-            ("_pt_join_str", "_pt_c0") if isinstance(sep, str) else ("_pt_join", "_pt_c0.join")
+    if ACCELERATED:  # `_pt_join_after(sep.join, items, result or None)` for the rest
+        as_list = display == "[{}]"
+        if sep is None:  # the site gets the bound `<expr>.join` first
+            return _c_site(fname, 1, shape, None, "_pt_join_after", "None", "None", as_list=as_list)
+        return _c_site(
+            fname, 1, shape, sep, "_pt_join_after", "_pt_c0.join", "_pt_c0.join", as_list=as_list
         )
-        return _c_site(fname, 1, shape, sep, slow, "_pt_c0.join", shead, as_list=display == "[{}]")
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
     items = display.format(", ".join(exprs))
