@@ -62,7 +62,7 @@ def test_join_site_matches_python(sep: str, items: list[Any], as_list: bool) -> 
         tuple(mark for _ in items),
         A.join_after,
         call=sep.join,
-        slow_head=sep.join,
+        slow_head=sep,
         mark=mark,
         as_list=as_list,
     )

@@ -130,22 +130,19 @@ def _join_str(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
 
 def join_str(sep: str, items: list[Any] | tuple[Any, ...]) -> str:
     """``sep.join(items)`` for a plain ``str`` separator and a list or tuple display."""
-    return _join_found(sep, items, sep.join(items))
+    return join_after(sep, items, sep.join(items))  # type: ignore[no-any-return]
 
 
-def join_after(m: Any, items: list[Any] | tuple[Any, ...], res: Any) -> Any:
-    """A join site's Python half (C accelerator): `m` is the bound join and `res` what
-    it returned, or None when `m` is some other object's join, not called yet."""
+def join_after(head: Any, items: list[Any] | tuple[Any, ...], res: Any) -> Any:
+    """`res` (the join of `items`) with the tagged items' ranges: the Python half of a
+    join site.  `head` is the literal separator, or the bound ``<expr>.join`` of a
+    site without one; `res` is None when that is some other object's join, not
+    called yet."""
     if res is None:
-        return join(m, items)
-    sep = m.__self__
-    if type(sep) is str:
-        return _join_found(sep, items, res)
-    return join_tagged(sep, items)
-
-
-def _join_found(sep: str, items: list[Any] | tuple[Any, ...], res: str) -> str:
-    """`res`, ``sep.join(items)`` already computed, with the tagged items' ranges."""
+        return join(head, items)
+    sep = head if type(head) is str else getattr(head, "__self__", head)
+    if type(sep) is not str:
+        return join_tagged(sep, items)
     # One tagged item is the common case: find it, then place its ranges once.
     ls = len(sep)
     pos = 0

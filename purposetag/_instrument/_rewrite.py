@@ -495,13 +495,11 @@ def _c_site(
 def _join_def(
     fname: str, sep: str | bytes | None, display: str, shape: tuple[Any, ...]
 ) -> ast.stmt:
-    if ACCELERATED:  # `_pt_join_after(sep.join, items, result or None)` for the rest
+    if ACCELERATED:  # `_pt_join_after(sep or <expr>.join, items, result or None)`
         as_list = display == "[{}]"
         if sep is None:  # the site gets the bound `<expr>.join` first
             return _c_site(fname, 1, shape, None, "_pt_join_after", "None", "None", as_list=as_list)
-        return _c_site(
-            fname, 1, shape, sep, "_pt_join_after", "_pt_c0.join", "_pt_c0.join", as_list=as_list
-        )
+        return _c_site(fname, 1, shape, sep, "_pt_join_after", "_pt_c0.join", as_list=as_list)
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
     items = display.format(", ".join(exprs))
@@ -514,11 +512,12 @@ def _join_def(
         check_t = "_B" if isinstance(sep, bytes) else "_S"
     check = " and ".join(f"_T({p}) is {check_t}" for p in params) or "True"
     sig = ", ".join([*head, *params, _DEFAULTS])
-    if isinstance(sep, str):  # a literal str separator: straight to the str join
-        slow = f"_pt_join_str(_pt_c{len(consts) - 1}, {items})"
+    if isinstance(sep, str):  # a literal str separator: join, then straight to the ranges
+        c = f"_pt_c{len(consts) - 1}"
+        slow = f"_l = {items}\n    return _pt_join_after({c}, _l, {c}.join(_l))"
     else:
-        slow = f"_pt_join({m}, {items})"
-    src = f"def {fname}({sig}):\n    if {check}:\n        return {m}({items})\n    return {slow}\n"
+        slow = f"return _pt_join({m}, {items})"
+    src = f"def {fname}({sig}):\n    if {check}:\n        return {m}({items})\n    {slow}\n"
     return _def(src, consts)
 
 
