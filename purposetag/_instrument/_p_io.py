@@ -114,7 +114,10 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
                 return mk(res, marks.ranges(start, start + len(res)))
             except Exception as exc:
                 fallback("io.read", exc)
-                return res
+                try:  # exact ranges failed: every tag written anywhere, on all of it
+                    return mk(res, R.union_all(ts for _a, _b, ts in marks.items) or None)
+                except Exception:  # pragma: no cover - nothing left to fall back to
+                    return res
 
         def getvalue(self) -> Any:
             if self._pt_marks is None:

@@ -57,11 +57,14 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     if t.encode is not json.JSONEncoder.encode or t.iterencode is not json.JSONEncoder.iterencode:
         return mk_str(res, tags)
     base = _enc.encode_basestring_ascii if encoder.ensure_ascii else _enc.encode_basestring
+    indent = encoder.indent
+    if indent is not None and not isinstance(indent, str):
+        indent = " " * indent  # what JSONEncoder.iterencode passes on (3.13 requires it)
     iterencode = _enc._make_iterencode(  # type: ignore[attr-defined]
         {} if encoder.check_circular else None,
         encoder.default,
         _tagging_encoder(base),
-        encoder.indent,
+        indent,
         _floatstr(encoder.allow_nan),
         encoder.key_separator,
         encoder.item_separator,
@@ -129,6 +132,7 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
                 raise
             res = orig(_unproxy(obj, 0), **kw)
             return mk_str(res, tags_in(obj) or None)
+        tags = None
         try:
             if not has_tags(obj):
                 return res
@@ -137,6 +141,8 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
                 return _tagged_dumps(obj, res, tags, kw)
         except Exception as exc:
             fallback("json.dumps", exc)
+            if tags:  # the ranges failed, not the tags: the whole text carries them all
+                return mk_str(res, tags)
         return res
 
     def _dumps_with_default(obj: Any, kw: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from .. import _ranges as R
 from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
 from .._tainted import _rng, mk_bytes, mk_str
-from ._patching import fallback, patch
+from ._patching import fallback, patch, tag_deep
 
 _Pattern = re.Pattern
 
@@ -112,6 +112,7 @@ def _sub(p: Any, repl: Any, string: Any, count: int, with_n: bool) -> Any:
                 res = (_assemble(res[0], string, r, spans), res[1])
         except Exception as exc:
             fallback("re.sub", exc)
+            res = (_whole(res[0], r, *(_rng(o) for _a, _b, o in spans)), res[1])
         return res if with_n else res[0]
     res = p.subn(repl, string, count)
     rr = _rng(repl)
@@ -127,6 +128,7 @@ def _sub(p: Any, repl: Any, string: Any, count: int, with_n: bool) -> Any:
             res = (_assemble(res[0], string, r, spans), res[1])
         except Exception as exc:
             fallback("re.sub", exc)
+            res = (_whole(res[0], r, rr), res[1])
     return res if with_n else res[0]
 
 
@@ -257,7 +259,9 @@ class TaggedPattern:
         res: list[Any] = p.split(string, maxsplit)
         if type(string) is str:
             return res
-        out: list[Any] = _guarded(lambda: _split(p, string, maxsplit, res), res, "re.split")
+        out: list[Any] = _guarded(
+            lambda: _split(p, string, maxsplit, res), res, "re.split", _rng(string)
+        )
         return out
 
     def findall(self, string: Any, pos: int = 0, endpos: int = _MAX) -> list[Any]:
@@ -265,7 +269,9 @@ class TaggedPattern:
         res: list[Any] = p.findall(string, pos, endpos)
         if type(string) is str:
             return res
-        out: list[Any] = _guarded(lambda: _findall(p, string, pos, endpos, res), res, "re.findall")
+        out: list[Any] = _guarded(
+            lambda: _findall(p, string, pos, endpos, res), res, "re.findall", _rng(string)
+        )
         return out
 
     def finditer(self, string: Any, pos: int = 0, endpos: int = _MAX) -> Iterator[Any]:
@@ -323,12 +329,23 @@ class TaggedPattern:
         return _compile, (p.pattern, p.flags)
 
 
-def _guarded(fn: Callable[[], Any], res: Any, where: str) -> Any:
+def _whole(text: Any, *ranges: Ranges | None) -> Any:
+    """`text` with the union of `ranges` on all of it: where exact ranges failed."""
+    try:
+        tags = R.union_all(R.union(r) for r in ranges if r is not None)
+        return _mk(text, tags) if tags and text else text
+    except Exception as exc:  # pragma: no cover - nothing left to fall back to
+        fallback("re.tags", exc)
+        return text
+
+
+def _guarded(fn: Callable[[], Any], res: Any, where: str, r: Ranges | None) -> Any:
+    """``fn()``, exact ranges; if it fails, `res` with every tag of `r` on each string."""
     try:
         return fn()
     except Exception as exc:
         fallback(where, exc)
-        return res
+        return tag_deep(res, R.union(r)) if r is not None else res
 
 
 def _pattern(pattern: Any, flags: Any) -> Any:
@@ -389,7 +406,7 @@ def _simple(name: str) -> Callable[..., Any]:
             return _finditer(res, r)
         if name == "findall":
             p = _pattern(pattern, flags)
-            return _guarded(lambda: _findall(p, string, 0, _MAX, res), res, "re.findall")
+            return _guarded(lambda: _findall(p, string, 0, _MAX, res), res, "re.findall", r)
         return _wrap_match(res, r)
 
     fn.__name__ = name
