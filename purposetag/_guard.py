@@ -279,6 +279,32 @@ class GuardedFunction(wrapt.FunctionWrapper):  # type: ignore[type-arg]
         return sink
 
 
+# Python 3.13 stopped chaining descriptors in classmethod: ``@classmethod`` over a
+# guard calls it with the class first instead of binding it through wrapt.
+_CLASSMETHOD_UNCHAINED = sys.version_info >= (3, 13)
+
+
+def _called_as_classmethod(guard: Any, first: Any) -> bool:
+    """Is `first` the class a ``classmethod`` around `guard` was looked up on?
+
+    Never raises and runs no user code (``type()``, not ``isinstance``, which would
+    read a ``__class__`` property): a failure here must not skip the check.
+    """
+    try:
+        if not issubclass(type(first), type):
+            return False
+        name = getattr(guard.__wrapped__, "__name__", None)
+        if type(name) is not str:
+            return False
+        for klass in type.__dict__["__mro__"].__get__(first):
+            v = type.__dict__["__dict__"].__get__(klass).get(name)
+            if v is not None:
+                return type(v) is classmethod and v.__func__ is guard
+    except Exception:
+        return False
+    return False
+
+
 def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
     """A `GuardedFunction` subclass whose ``__call__`` closes over `fn` and `sink`.
 
@@ -310,13 +336,16 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
             else:
                 mode = effective_mode(own_mode)
             if mode != "off":
+                seen = args
+                if _CLASSMETHOD_UNCHAINED and args and _called_as_classmethod(self, args[0]):
+                    seen = args[1:]  # the class is the binding, not an argument
                 if kwargs or cache is None:
-                    check_call(mode, args, kwargs)
+                    check_call(mode, seen, kwargs)
                 else:
-                    for a in args:
+                    for a in seen:
                         if type(a) not in atomic:
-                            if not quick(args, quick_use, cache):
-                                check_call(mode, args, kwargs)
+                            if not quick(seen, quick_use, cache):
+                                check_call(mode, seen, kwargs)
                             break
         except PurposeTagError:
             raise

@@ -462,3 +462,34 @@ def test_async_and_generator_methods() -> None:
     assert info.value.argument == "args[0]"
     with pytest.raises(pt.PurposeViolation):
         r.rows(phone())
+
+
+def test_classmethod_over_a_guard_without_descriptor_chaining(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python 3.13's classmethod calls the guard with the class first (no __get__
+    # chaining); simulated here on any version: the class is not an argument.
+    from purposetag import _guard
+
+    monkeypatch.setattr(_guard, "_CLASSMETHOD_UNCHAINED", True)
+
+    class Svc:
+        @classmethod
+        @pt.guard("marketing.advertising")
+        def send(cls, x: object) -> str:
+            return "sent"
+
+    raw = Svc.__dict__["send"].__func__  # what 3.13's classmethod calls
+    assert raw(Svc, "clean") == "sent"
+    with pytest.raises(pt.PurposeViolation) as ei:
+        raw(Svc, pt.tag("555", "security.authentication"))
+    assert ei.value.argument == "args[0]"
+
+    class Liar:  # a first argument whose __class__ raises must not skip the check
+        @property  # type: ignore[misc]
+        def __class__(self) -> object:
+            raise RuntimeError("__class__")
+
+    with pytest.raises(pt.PurposeViolation) as ei:
+        raw(Liar(), pt.tag("555", "security.authentication"))
+    assert ei.value.argument == "args[1]"

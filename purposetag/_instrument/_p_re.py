@@ -376,19 +376,19 @@ _orig_split: Callable[..., Any] = re.split
 
 def _module_split(pattern: Any, string: Any, maxsplit: int = 0, flags: Any = 0) -> list[Any]:
     if type(string) is str:
-        return _orig_split(pattern, string, maxsplit, flags)  # type: ignore[no-any-return]
+        return _orig_split(pattern, string, maxsplit=maxsplit, flags=flags)  # type: ignore[no-any-return]
     return TaggedPattern(_pattern(pattern, flags)).split(string, maxsplit)
 
 
 def _module_sub(pattern: Any, repl: Any, string: Any, count: int = 0, flags: Any = 0) -> Any:
     if type(string) is str and type(repl) is str:
-        return _orig_sub(pattern, repl, string, count, flags)
+        return _orig_sub(pattern, repl, string, count=count, flags=flags)
     return _sub(_pattern(pattern, flags), repl, string, count, False)
 
 
 def _module_subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: Any = 0) -> Any:
     if type(string) is str and type(repl) is str:
-        return _orig_subn(pattern, repl, string, count, flags)
+        return _orig_subn(pattern, repl, string, count=count, flags=flags)
     return _sub(_pattern(pattern, flags), repl, string, count, True)
 
 
