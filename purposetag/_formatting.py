@@ -18,8 +18,10 @@ the value it came from.
 
 from __future__ import annotations
 
+import operator
 import re
 import string
+import sys
 from typing import Any
 
 from . import _ranges as R
@@ -28,7 +30,7 @@ from ._tags import intern_tags
 from ._tainted import TaintedBytes, TaintedStr, _rng, mk_str
 
 _SPEC = re.compile(
-    r"%(?:\(([^()]*)\))?([#0\- +]*)(\*|\d+)?(?:\.(\*|\d*))?[hlL]?([diouxXeEfFgGcrsa%])"
+    r"%(?:\(([^()]*)\))?([#0\- +]*)(\*|[0-9]+)?(?:\.(\*|[0-9]*))?[hlL]?([diouxXeEfFgGcrsa%])"
 )
 _FORMATTER = string.Formatter()
 _EMPTY: TagSet = frozenset()
@@ -38,6 +40,8 @@ _s_join = "".join
 _str_new = str.__new__
 _s_str = str.__str__  # an exact copy of a str subclass (whose __len__ may lie)
 _frozenset = frozenset
+_getitem = operator.getitem  # PyObject_GetItem: no attribute look-up on the object
+_BIG = 2**31  # widths/precisions from here on: CPython's own "too big" errors, from plain `%`
 
 
 _all_plain = frozenset({str, bytes, int, float, bool, type(None), complex}).issuperset
@@ -196,6 +200,27 @@ _AUTO_AFTER_MANUAL = "cannot switch from manual field specification to automatic
 _MANUAL_AFTER_AUTO = "cannot switch from automatic field numbering to manual field specification"
 
 
+def _field_index(head: str) -> int:
+    """CPython's ``get_integer``: the index a field name's head means, or -1 (a name).
+
+    Any Unicode decimal digits count; more than fit a Py_ssize_t is a ValueError."""
+    if not head or not head.isdecimal():
+        return -1
+    i = int(head)
+    if i > sys.maxsize:
+        raise _Faithful(ValueError("Too many decimal digits in format string"))
+    return i
+
+
+def _is_mapping(values: Any) -> bool:
+    """CPython's test in ``%`` (``PyMapping_Check``, not a tuple or str): runs no user code."""
+    try:
+        _s_mod("", values)  # fails with "not all arguments converted" unless a mapping
+    except TypeError:
+        return False
+    return True
+
+
 def _compile_percent(t: str) -> Any:
     """``(simple, fast, items)`` for a template, or None when this module does not parse it.
 
@@ -222,6 +247,12 @@ def _compile_percent(t: str) -> Any:
                 return None
             items.append((0, "%", hit + 1))
         else:
+            if key is not None and "*" in (width, prec):
+                return None  # the looked-up value is the `*` argument: left to plain `%`
+            if (width not in (None, "*") and int(width) >= _BIG) or (
+                prec not in (None, "*", "") and int(prec) >= _BIG
+            ):
+                return None  # "width/precision too big": raised by plain `%`, before any call
             items.append((1, key, flags, width, prec, conv))
         pos = m.end()
     if pos < len(plain):
@@ -320,7 +351,7 @@ def percent_format(template: str, values: Any) -> str:
     simple, fast, items = prog
     if simple is not None:
         v = values
-        if isinstance(v, tuple):  # CPython takes any tuple subclass as the arguments
+        if issubclass(type(v), tuple):  # CPython takes any tuple subclass as the arguments
             v = _args(v)
             v = v[0] if len(v) == 1 else _Unparsed
         tv = type(v)
@@ -328,7 +359,7 @@ def percent_format(template: str, values: Any) -> str:
             return _simple(simple[0], v, simple[1], tr)
     try:
         if fast is not None and tr is None:
-            if isinstance(values, tuple):
+            if issubclass(type(values), tuple):
                 args = _args(values)
                 if len(args) == len(fast[1]):
                     return _run_percent_fast(fast[0], fast[1], args)
@@ -389,18 +420,16 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
 
 
 def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
-    if isinstance(values, tuple):
+    tv = type(values)
+    if issubclass(tv, tuple):
         positional: Any = _args(values)
         mapping: Any = None
     else:
         positional = (values,)
-        mapping = (
-            values if not isinstance(values, str) and hasattr(type(values), "__getitem__") else None
-        )
+        mapping = values if not issubclass(tv, str) and _is_mapping(values) else None
     pieces: list[str] = []
     segs: list[Segment] = []
     ai = 0
-    used_mapping = False
     for item in prog:
         if item[0] == 0:
             text = item[1]
@@ -408,27 +437,31 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             segs.append((len(text), tr, item[2]))
             continue
         _, key, flags, width, prec, conv = item
+        stars: list[int] = []  # `*` values, handed to `%` itself (its checks, its errors)
+        left = "-" in flags
         if width == "*":
             if ai >= len(positional):
                 raise _too_few()
             w = positional[ai]
-            if type(w) is not int:
-                raise _Unparsed
-            width = str(w)
+            if not issubclass(type(w), int):
+                raise _Faithful(TypeError("* wants int"))
+            stars.append(w)
+            left = left or w < 0
             ai += 1
         if prec == "*":
             if ai >= len(positional):
                 raise _too_few()
             p = positional[ai]
-            if type(p) is not int:
-                raise _Unparsed
-            prec = str(p)
+            if not issubclass(type(p), int):
+                raise _Faithful(TypeError("* wants int"))
+            stars.append(p)
             ai += 1
         if key is not None:
             if mapping is None:
                 raise _Faithful(TypeError("format requires a mapping"))
-            used_mapping = True
-            value = _user(mapping.__getitem__, key)
+            value = _user(_getitem, mapping, key)
+            # CPython: the looked-up value is now the only argument, and it is used
+            positional, ai = (value,), 1
         else:
             if ai >= len(positional):
                 raise _too_few()
@@ -440,16 +473,16 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
                 piece = text
             else:
                 spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
-                piece = _user(_s_mod, spec + "s", (text,))
+                piece = _user(_s_mod, spec + "s", (*stars, text))
             text, piece = _exact(text), _exact(piece)
-            pr = _placed(text, piece, "-" in flags or (width or "").startswith("-"), value)
+            pr = _placed(text, piece, left, value)
         else:
             spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
-            piece = _user(_s_mod, spec + conv, (value,))
+            piece = _user(_s_mod, spec + conv, (*stars, value))
             pr = deep_union(value) or None
         pieces.append(piece)
         segs.append((len(piece), pr, 0))
-    if ai != len(positional) and not (mapping is not None and (used_mapping or ai == 0)):
+    if ai < len(positional) and mapping is None:
         raise _Faithful(TypeError("not all arguments converted during string formatting"))
     if ai > len(positional):  # pragma: no cover - IndexError above
         raise _Unparsed
@@ -522,7 +555,9 @@ def _compile_brace(t: str) -> Any:
                 kind, key = 3, field
             elif field == "":
                 kind, key = 0, None
-            elif field.isascii() and field.isdigit():
+            elif field.isdecimal():
+                if int(field) > sys.maxsize:
+                    return None  # "Too many decimal digits": raised by plain str.format
                 kind, key = 1, int(field)
             else:
                 kind, key = 2, field
@@ -575,7 +610,7 @@ def _expand_spec(spec: str, args: Any, kwargs: Any, auto: list[int], depth: int)
     if "{" not in spec:
         return spec
     if depth <= 0:
-        raise ValueError("Max string recursion exceeded")
+        raise _Faithful(ValueError("Max string recursion exceeded"))
     out: list[str] = []
     for literal, field, sub_spec, conv in _FORMATTER.parse(spec):
         out.append(literal)
@@ -590,22 +625,29 @@ def _expand_spec(spec: str, args: Any, kwargs: Any, auto: list[int], depth: int)
 
 def _get(field: str, args: Any, kwargs: Any, auto: list[int]) -> Any:
     """The object a field names; ``auto`` = [next auto index, manual used (0/1)]."""
-    if field == "" or field[0] in ".[":
-        if auto[1]:
-            raise _Faithful(ValueError(_AUTO_AFTER_MANUAL))
-        field = str(auto[0]) + field
-        auto[0] += 1
-    elif field[0].isdigit():
-        if auto[0]:
-            raise _Faithful(ValueError(_MANUAL_AFTER_AUTO))
-        auto[1] = 1
     head = field
     for i, c in enumerate(field):
         if c in ".[":
             head = field[:i]
             break
-    if head.isascii() and head.isdigit() and int(head) >= len(args):
-        raise _index_error(int(head))
+    if head == "":
+        if auto[1]:
+            raise _Faithful(ValueError(_AUTO_AFTER_MANUAL))
+        index = auto[0]
+        field = str(index) + field
+        auto[0] += 1
+    else:
+        index = _field_index(head)
+        if index >= 0:
+            if auto[0]:
+                raise _Faithful(ValueError(_MANUAL_AFTER_AUTO))
+            auto[1] = 1
+            field = str(index) + field[len(head) :]
+    if index >= 0:
+        if args is None:  # format_map
+            raise _Faithful(ValueError("Format string contains positional fields"))
+        if index >= len(args):
+            raise _index_error(index)
     # the rest (kwargs[name], attributes, items) is user code or a plain KeyError
     obj, _ = _user(_FORMATTER.get_field, field, args, kwargs)
     return obj
@@ -643,7 +685,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
                 raise _index_error(key)
             obj = args[key]
         elif kind == 2:
-            obj = _user(kwargs.__getitem__, key)
+            obj = _user(_getitem, kwargs, key)
         else:
             obj = _get(field, args, kwargs, auto)
         if conv:
@@ -713,7 +755,7 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
     pos = len(lead)
     for from_kw, key, spec, conv, lit in ops:
         if from_kw:
-            obj = _user(kwargs.__getitem__, key)
+            obj = _user(_getitem, kwargs, key)
         elif key >= len(args):
             raise _index_error(key)
         else:
@@ -743,7 +785,10 @@ def _positional(item: Any) -> bool:
     if item[0] != 1:
         return False
     field = item[1]
-    return item[4] in (0, 1) or (item[4] == 3 and (field[0] in ".[" or field[0].isdigit()))
+    if item[4] == 3:
+        head = re.split(r"[.\[]", field, maxsplit=1)[0]
+        return head == "" or head.isdecimal()
+    return item[4] in (0, 1)
 
 
 def brace_format_map(template: str, mapping: Any) -> str:
@@ -753,7 +798,7 @@ def brace_format_map(template: str, mapping: Any) -> str:
     # (positional fields: CPython's own error, from the plain operation below)
     if prog is not None and not any(_positional(item) for item in prog[2]):
         try:
-            return _run_brace(prog[2], tr, (), mapping)
+            return _run_brace(prog[2], tr, None, mapping)  # (args None: positional fields fail)
         except _Faithful as f:
             exc: Exception | None = f.exc
         except Exception:

@@ -293,13 +293,13 @@ def _called_as_classmethod(guard: Any, first: Any) -> bool:
     try:
         if not issubclass(type(first), type):
             return False
-        name = getattr(guard.__wrapped__, "__name__", None)
-        if type(name) is not str:
-            return False
+        # any class of the MRO holding ``classmethod(guard)``, under any name: an
+        # override calling ``super().m()`` binds the subclass, and one guard may be
+        # installed under another name (``other = classmethod(guard)``)
         for klass in type.__dict__["__mro__"].__get__(first):
-            v = type.__dict__["__dict__"].__get__(klass).get(name)
-            if v is not None:
-                return type(v) is classmethod and v.__func__ is guard
+            for v in type.__dict__["__dict__"].__get__(klass).values():
+                if type(v) is classmethod and v.__func__ is guard:
+                    return True
     except Exception:
         return False
     return False

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given as _given
+from hypothesis import strategies as _st
 
 import purposetag as pt
 from purposetag import Tag
@@ -62,3 +66,127 @@ def test_deep_union() -> None:
     v = {"k": [ta("x"), (pt.tag(1, "marketing"),)], pt.tag("key", "marketing"): None}
     assert deep_union(v) == SA | SB
     assert deep_union("x") == frozenset() and deep_union(object()) == frozenset()
+
+
+# --- differential: the tag-keeping `%`, `format` and `format_map` against plain str,
+# over generated templates and values (values, exception types and messages).
+
+_T = pt.tag("ab", "security.authentication")
+_PCT_UNITS = [
+    "%s",
+    "%r",
+    "%a",
+    "%d",
+    "%5s",
+    "%-4r",
+    "%.1s",
+    "%*s",
+    "%.*s",
+    "%(k)s",
+    "%(k)d",
+    "%%",
+    "%c",
+    "%x",
+    "lit",
+    "é",
+    "%(k)*d",
+    "%99999999999999999999s",
+    "%١s",
+]
+_BRACE_UNITS = [
+    "{}",
+    "{0}",
+    "{1}",
+    "{k}",
+    "{!r}",
+    "{:>5}",
+    "{0!s:{1}}",
+    "{:{}}",
+    "{0[0]}",
+    "{k[0]}",
+    "{{",
+    "}}",
+    "x",
+    "{0.real}",
+    "{:{:{}}}",
+    "{١}",
+    "{a:{0}}",
+    "{99999999999999999999}",
+]
+_VALUES = _st.sampled_from([_T, "x", 3, -2, True, 2.5, [_T], {"k": _T}, ("t",), None])
+
+
+def _outcome(fn: Any, *args: Any) -> Any:
+    try:
+        return ("ok", str.__str__(fn(*args)))
+    except Exception as exc:
+        return ("exc", type(exc).__name__, str(exc))
+
+
+@_given(
+    _st.lists(_st.sampled_from(_PCT_UNITS), min_size=1, max_size=4).map("".join),
+    _st.one_of(_st.lists(_VALUES, max_size=4).map(tuple), _VALUES),
+)
+def test_percent_format_matches_plain_percent(template: str, values: Any) -> None:
+    assert _outcome(percent_format, template, values) == _outcome(
+        lambda t, v: t % v, template, values
+    )
+
+
+@_given(
+    _st.lists(_st.sampled_from(_BRACE_UNITS), min_size=1, max_size=4).map("".join),
+    _st.lists(_VALUES, max_size=3).map(tuple),
+    _st.dictionaries(_st.just("k"), _VALUES, max_size=1),
+)
+def test_brace_format_matches_plain_format(template: str, args: Any, kwargs: Any) -> None:
+    want = _outcome(lambda: template.format(*args, **kwargs))
+    assert _outcome(brace_format, template, args, kwargs) == want
+    assert _outcome(brace_format_map, template, kwargs) == _outcome(
+        lambda: template.format_map(kwargs)
+    )
+
+
+class _Counted:
+    calls = 0
+
+    def __str__(self) -> str:
+        _Counted.calls += 1
+        return "c"
+
+
+@pytest.mark.parametrize(
+    ("template", "values"),
+    [
+        ("%(a)s %s", {"a": _T}),  # after a key, the looked-up value is the only argument
+        ("%s %*s", (_Counted(), True, _T)),  # a bool is an int for `*`
+        ("%s %*s", (_Counted(), 3.0, _T)),  # "* wants int", after one __str__
+        ("%s %.*s", (_Counted(), -1, _T)),
+        ("ab %١s %s", (_Counted(), _T)),  # not a digit for `%`: its own error, no call
+        ("%99999999999999999999s %s", (_Counted(), _T)),  # "width too big" first
+    ],
+)
+def test_percent_edge_cases_match_plain(template: str, values: Any) -> None:
+    _Counted.calls = 0
+    got = _outcome(percent_format, template, values)
+    got_calls = _Counted.calls
+    _Counted.calls = 0
+    want = _outcome(lambda: template % values)
+    assert got == want and got_calls == _Counted.calls
+
+
+@pytest.mark.parametrize(
+    ("template", "args"),
+    [
+        ("{99999999999999999999}", (_T,)),
+        ("{١}", ("a", _T)),  # any Unicode decimal digit is an index
+        ("{}{²[0]}", ("a", "z")),
+    ],
+)
+def test_brace_edge_cases_match_plain(template: str, args: Any) -> None:
+    assert _outcome(brace_format, template, args, {}) == _outcome(lambda: template.format(*args))
+
+
+def test_format_map_positional_field_in_a_spec_is_cpythons_error() -> None:
+    for template in ("{a:{0}}", "{a:{}}"):
+        m = {"a": _T}
+        assert _outcome(brace_format_map, template, m) == _outcome(lambda: template.format_map(m))

@@ -485,6 +485,19 @@ def test_classmethod_over_a_guard_without_descriptor_chaining(
         raw(Svc, pt.tag("555", "security.authentication"))
     assert ei.value.argument == "args[0]"
 
+    class Sub(Svc):  # an override calling the parent's classmethod (super() on 3.13)
+        @classmethod
+        def send(cls, x: object) -> str:
+            return raw(cls, x)  # type: ignore[no-any-return]
+
+    class Alias:  # the same guard under another name
+        other = classmethod(raw)
+
+    for owner in (Sub, Alias):
+        with pytest.raises(pt.PurposeViolation) as ei:
+            raw(owner, pt.tag("555", "security.authentication"))
+        assert ei.value.argument == "args[0]"
+
     class Liar:  # a first argument whose __class__ raises must not skip the check
         @property  # type: ignore[misc]
         def __class__(self) -> object:

@@ -76,3 +76,15 @@ def test_memory_file_read_keeps_the_tags_when_its_ranges_fail(
     with structlog.testing.capture_logs() as logs:
         out = f.getvalue()
     _check(logs, out, "plain secret")
+
+
+def test_re_split_never_raises_when_even_the_union_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_p_re, "_split", _boom)  # the exact ranges fail ...
+    monkeypatch.setattr(_p_re, "_findall", _boom)
+    bad = pt.tag("a1b2c", P)  # ... and so does the union of these corrupt ones
+    bad._pt_ranges = ((0, 2, None),)  # type: ignore[attr-defined]  # corrupt on purpose
+    with structlog.testing.capture_logs() as logs:
+        assert re.split(r"\d", bad) == ["a", "b", "c"]
+        assert re.findall(r"\d", bad) == ["1", "2"]
+        assert re.compile(r"\d").split(bad) == ["a", "b", "c"]
+    assert any(e["event"] == "purpose_internal_error" for e in logs)

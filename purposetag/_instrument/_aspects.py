@@ -289,7 +289,7 @@ def mod(a: Any, b: Any) -> Any:
             return a % b if (ta is str) is (tb is TaintedStr) else _mod_tagged(a, b)
         if tb is TaggedValue:
             return _mod_tagged(a, b)
-        if isinstance(b, str | bytes):  # another str subclass: its own __rmod__ may apply
+        if issubclass(tb, str | bytes):  # another str subclass: its own __rmod__ may apply
             return a % b
         if ta is str and "%(" in a and issubclass(tb, Mapping):
             # a mapping that is not a dict (UserDict, ...): its values are only seen

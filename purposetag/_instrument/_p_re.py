@@ -345,7 +345,13 @@ def _guarded(fn: Callable[[], Any], res: Any, where: str, r: Ranges | None) -> A
         return fn()
     except Exception as exc:
         fallback(where, exc)
-        return tag_deep(res, R.union(r)) if r is not None else res
+        if r is None:
+            return res
+        try:
+            return tag_deep(res, R.union(r))
+        except Exception as exc2:  # pragma: no cover - nothing left to fall back to
+            fallback(where, exc2)
+            return res
 
 
 def _pattern(pattern: Any, flags: Any) -> Any:
