@@ -88,3 +88,28 @@ def test_re_split_never_raises_when_even_the_union_fails(monkeypatch: pytest.Mon
         assert re.findall(r"\d", bad) == ["1", "2"]
         assert re.compile(r"\d").split(bad) == ["a", "b", "c"]
     assert any(e["event"] == "purpose_internal_error" for e in logs)
+
+
+def test_memory_file_write_whose_mark_fails_still_tags_later_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_p_io._Marks, "add", _boom)
+    f = io.StringIO()
+    f.write("plain ")
+    with structlog.testing.capture_logs() as logs:
+        f.write(pt.tag("secret", P))
+    assert any(e["event"] == "purpose_internal_error" for e in logs)
+    assert f.getvalue() == "plain secret" and pt.tags(f.getvalue()) == pt.tags(pt.tag("x", P))
+
+
+def test_json_dumps_with_a_custom_encoder_default_calls_it_once() -> None:
+    calls: list[object] = []
+
+    class Enc(json.JSONEncoder):
+        def default(self, o: object) -> object:
+            calls.append(o)
+            return "obj"
+
+    thing = object()
+    out = json.dumps({"a": pt.tag("x", P), "b": thing}, cls=Enc)
+    assert out == '{"a": "x", "b": "obj"}' and calls == [thing] and pt.is_tagged(out)

@@ -22,6 +22,7 @@ from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
 from ._patching import _PLAIN, all_plain, fallback, has_tags, patch, tags_in
 
 _NO_TAGS: frozenset[Any] = frozenset()
+_EVERYWHERE = 2**62  # the end of a mark that covers every position
 _NOTHING: Any = object()
 
 
@@ -100,6 +101,12 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
                 self._pt_marks.add(pos, r, len(s))
             except Exception as exc:
                 fallback("io.write", exc)
+                try:  # where exactly is lost: the tags go on everything read from now on
+                    if self._pt_marks is None:
+                        self._pt_marks = _Marks()
+                    self._pt_marks.items.append((0, _EVERYWHERE, R.union(r)))
+                except Exception:  # pragma: no cover - nothing left to fall back to
+                    pass
             return n
 
         def writelines(self, lines: Iterable[Any]) -> None:

@@ -54,7 +54,11 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     cls = kw.pop("cls", None) or json.JSONEncoder
     encoder = cls(**kw)
     t = type(encoder)
-    if t.encode is not json.JSONEncoder.encode or t.iterencode is not json.JSONEncoder.iterencode:
+    if (
+        t.encode is not json.JSONEncoder.encode
+        or t.iterencode is not json.JSONEncoder.iterencode
+        or t.default is not json.JSONEncoder.default  # would run the user's default() again
+    ):
         return mk_str(res, tags)
     base = _enc.encode_basestring_ascii if encoder.ensure_ascii else _enc.encode_basestring
     indent = encoder.indent
