@@ -5,6 +5,9 @@ staticmethods), signature, name and docstring behave as wrapt makes them.  A
 call through an unbound guard (a plain function: the common case) takes a
 Python ``__call__`` that skips wrapt's per-call ``__self__`` lookup; bound calls
 go through wrapt, which hands the instance over separately so it is not scanned.
+With the C accelerator (`_accel`), a guard that has its own use sends a call whose
+arguments are all plain builtins straight to the function (nothing to check in
+any mode); every other call runs that ``__call__``.
 
 Generators, async functions and async generators are checked when called (before
 the generator or coroutine object exists), so in ``enforce`` their bodies never start.
