@@ -135,13 +135,7 @@ def build(segments: Iterable[Segment], total: int) -> Ranges | None:
                         ts,
                     )
         pos += ln
-    if not out:
-        return None
-    if len(out) == 1:
-        a, b, ts = out[0]
-        if a == 0 and b == total:
-            return ts
-    return tuple(out)
+    return normalize(out, total)
 
 
 def sub(r: Ranges | None, start: int, stop: int) -> Ranges | None:

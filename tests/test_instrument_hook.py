@@ -46,7 +46,7 @@ def test_stdlib_is_never_rewritten() -> None:
     pt.instrument("ptinstr_none")
     import json
 
-    assert "_pt_fslow" not in vars(json) and "_pt_fslow" not in vars(importlib)
+    assert "_pt_fstr" not in vars(json) and "_pt_fstr" not in vars(importlib)
 
 
 def test_already_imported_modules_are_listed(make_module: Factory) -> None:  # noqa: F811

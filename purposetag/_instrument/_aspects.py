@@ -205,12 +205,8 @@ def join(m: Any, items: Any) -> Any:
             return res
     elif _no_tainted(map(type, items)):
         return res
-    if type(m) is _BuiltinMethod:
-        sep = m.__self__
-        if type(sep) is str:
-            return _join_str(sep, items, res)
-        if type(sep) is bytes:
-            return join_tagged(sep, items)
+    if type(m) is _BuiltinMethod and type(m.__self__) in (str, bytes):
+        return join_after(m, items, res)
     return res
 
 
@@ -233,9 +229,7 @@ def join_const(sep: Any, items: Any) -> Any:
             return res
     elif _no_tainted(map(type, items)):
         return res
-    if type(sep) is str:
-        return _join_str(sep, items, res)
-    return join_tagged(sep, items)
+    return join_after(sep, items, res)
 
 
 def format_(m: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -326,13 +320,11 @@ __all__ = [
 # Names the rewritten code uses, injected into each instrumented module's globals.
 GLOBALS: dict[str, Any] = {
     "_pt_MARK": _MARK,
-    "_pt_fslow": fstring_slow,
     "_pt_fstr": fstring_tagged,
     "_pt_sjoin": "".join,
     "_pt_ascii": ascii_,
     "_pt_join": join,
     "_pt_join_const": join_const,
-    "_pt_join_str": join_str,
     "_pt_join_after": join_after,
     "_pt_brace": brace_format,
     "_pt_percent": percent_format,

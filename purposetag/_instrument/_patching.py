@@ -137,15 +137,7 @@ def tag_deep(value: Any, tags: TagSet) -> Any:
     """
     if not tags:
         return value
-    tags = intern_tags(tags)
-    t = type(value)
-    if t is str:
-        o = _str_new(TaintedStr, value)
-        o._pt_ranges = tags
-        return o
-    if t in _SCALARS:
-        return value
-    return _tag_deep(value, tags, {})
+    return _tag_deep(value, intern_tags(tags), {})
 
 
 def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
