@@ -41,12 +41,10 @@ _CONSTRUCTORS = (
 class TaggedHash:
     """A hash (or HMAC) object that remembers the tags of the data it was fed."""
 
-    # `_pt_tags` lives in the (lazily created) instance dict, over a class default of
-    # None, so a wrapper made in C (which sets `_h` only) reads as "no tags yet".
-    __slots__ = ("__dict__", "_h")
+    __slots__ = ("_h", "_pt_tags")
 
     _h: Any
-    _pt_tags: TagSet | None = None
+    _pt_tags: TagSet | None
 
     def update(self, data: Any, /) -> None:
         self._h.update(data)
@@ -74,8 +72,6 @@ class TaggedHash:
 
     def copy(self) -> TaggedHash:
         return _wrap(self._h.copy(), self._pt_tags)
-
-    # (the C accelerator's versions follow the class)
 
     @property
     def name(self) -> str:
@@ -174,7 +170,7 @@ def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
     constructor.__qualname__ = constructor.__name__
     constructor.__doc__ = orig.__doc__
     constructor.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(constructor, fast=orig, wrap_type=_CHash or TaggedHash, wrap_attr="_h")
+    return fast(constructor, fast=orig, wrap_type=_CHash, wrap_attr="_h")
 
 
 def _unwrap_digestmod(digestmod: Any) -> Any:
@@ -202,7 +198,7 @@ def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     new.__doc__ = orig.__doc__
     new.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(new, fast=orig, wrap_type=_CHash or TaggedHash, wrap_attr="_h")
+    return fast(new, fast=orig, wrap_type=_CHash, wrap_attr="_h")
 
 
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
