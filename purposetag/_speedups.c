@@ -114,9 +114,38 @@ typedef struct {
     Py_ssize_t fast_from;
     int depth;
     int call_first;
+    int join; /* name is "join", nothing else set: try join_direct first */
     PyObject *only_types;
     vectorcallfunc vectorcall;
 } FastObject;
+
+/* str.join / bytes.join (METH_O C functions), set by module_exec; NULL if CPython
+ * ever defines them otherwise (then join_direct is never taken) */
+static PyCFunction str_join_o = NULL, bytes_join_o = NULL;
+
+/* ``sep.join(items)`` straight to the C method for an exact str (bytes) separator and
+ * an exact list or tuple of exact str (bytes): nothing there can carry a tag, and no
+ * Python code runs between this check and the join.  *taken is 0 when it does not
+ * apply (the result is then NULL, with no error set). */
+static PyObject *
+join_direct(PyObject *sep, PyObject *items, int *taken)
+{
+    PyTypeObject *st = Py_TYPE(sep);
+    PyCFunction fn = st == &PyUnicode_Type ? str_join_o : st == &PyBytes_Type ? bytes_join_o : NULL;
+    *taken = 0;
+    if (fn == NULL || !(PyList_CheckExact(items) || PyTuple_CheckExact(items))) {
+        return NULL;
+    }
+    Py_ssize_t len = PySequence_Fast_GET_SIZE(items);
+    PyObject **it = PySequence_Fast_ITEMS(items);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (Py_TYPE(it[i]) != st) {
+            return NULL;
+        }
+    }
+    *taken = 1;
+    return fn(sep, items);
+}
 
 /* `obj`: getattr(args[0], inner), fetched by the caller before it judged the arguments */
 static PyObject *
@@ -167,6 +196,13 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (self->join && n == 2 && nk == 0) {
+        int taken;
+        PyObject *res = join_direct(args[0], args[1], &taken);
+        if (taken) {
+            return res;
+        }
+    }
     if (n < self->check_from || n < self->fast_from) {
         goto slow;
     }
@@ -381,6 +417,9 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->check_from = check_from;
     self->fast_from = fast_from;
     self->depth = depth;
+    self->join = has_name && !has_inner && !has_wrap && !call_first && check_from == 0 &&
+                 fast_from == 0 && self->when_plain == NULL && only_types == NULL &&
+                 PyUnicode_CompareWithASCIIString(name, "join") == 0;
     self->vectorcall = fast_vectorcall;
     return (PyObject *)self;
 }
@@ -542,6 +581,8 @@ typedef struct {
     PyObject *slow_head; /* first argument of `slow` (JOIN, FORMAT, MOD) */
     PyTypeObject *want;  /* JOIN: the separator's type */
     Py_ssize_t nvar;
+    Py_ssize_t lit_len;  /* FSTRING: total length of the literals */
+    Py_UCS4 lit_max;     /* FSTRING: their widest character class */
     int as_list;
     int dyn;             /* call is None: the first operand is the call (and slow's head) */
     vectorcallfunc vectorcall;
@@ -572,59 +613,66 @@ plain_scalar(PyObject *o)
            t == &PyBool_Type || t == &PyBytes_Type || t == &PyComplex_Type;
 }
 
+/* copy `s` into `res` (of `kind`, data `data`) at *pos: memcpy when the kinds agree */
+static inline int
+site_put(PyObject *res, int kind, char *data, Py_ssize_t *pos, PyObject *s)
+{
+    Py_ssize_t k = PyUnicode_GET_LENGTH(s);
+    if (k == 0) {
+        return 0;
+    }
+    if ((int)PyUnicode_KIND(s) == kind) {
+        memcpy(data + *pos * kind, PyUnicode_DATA(s), (size_t)k * (size_t)kind);
+    }
+    else if (PyUnicode_CopyCharacters(res, *pos, s, 0, k) < 0) {
+        return -1;
+    }
+    *pos += k;
+    return 0;
+}
+
 static PyObject *
 site_fstring(SiteObject *self, PyObject *const *args, Py_ssize_t n)
 {
     PyObject *lits = self->items;
-    Py_ssize_t len = 0;
-    Py_UCS4 maxc = 127;
+    Py_ssize_t len = self->lit_len;
+    Py_UCS4 maxc = self->lit_max;
     int exact = 1;
-    for (Py_ssize_t i = 0; i <= n; i++) {
-        PyObject *lit = PyTuple_GET_ITEM(lits, i);
-        len += PyUnicode_GET_LENGTH(lit);
-        if (PyUnicode_MAX_CHAR_VALUE(lit) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(lit);
-        }
-        if (i < n) {
-            PyObject *p = args[i];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = args[i];
+        if (!PyUnicode_CheckExact(p)) {
             if (!PyUnicode_Check(p)) {
                 PyErr_SetString(PyExc_TypeError, "purposetag: f-string piece is not a str");
                 return NULL;
             }
-            if (!PyUnicode_CheckExact(p)) {
-                exact = 0;
-            }
+            exact = 0;
+        }
 #if PY_VERSION_HEX < 0x030C0000
-            if (PyUnicode_READY(p) < 0) {
-                return NULL;
-            }
+        if (PyUnicode_READY(p) < 0) {
+            return NULL;
+        }
 #endif
-            len += PyUnicode_GET_LENGTH(p);
-            if (PyUnicode_MAX_CHAR_VALUE(p) > maxc) {
-                maxc = PyUnicode_MAX_CHAR_VALUE(p);
-            }
+        Py_ssize_t k = PyUnicode_GET_LENGTH(p);
+        if (k > PY_SSIZE_T_MAX - len) {
+            return PyErr_NoMemory();
+        }
+        len += k;
+        if (PyUnicode_MAX_CHAR_VALUE(p) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(p);
         }
     }
     PyObject *res = PyUnicode_New(len, maxc);
     if (res == NULL) {
         return NULL;
     }
+    int kind = (int)PyUnicode_KIND(res);
+    char *data = (char *)PyUnicode_DATA(res);
     Py_ssize_t pos = 0;
     for (Py_ssize_t i = 0; i <= n; i++) {
-        PyObject *lit = PyTuple_GET_ITEM(lits, i);
-        Py_ssize_t k = PyUnicode_GET_LENGTH(lit);
-        if (k && PyUnicode_CopyCharacters(res, pos, lit, 0, k) < 0) {
+        if (site_put(res, kind, data, &pos, PyTuple_GET_ITEM(lits, i)) < 0 ||
+            (i < n && site_put(res, kind, data, &pos, args[i]) < 0)) {
             Py_DECREF(res);
             return NULL;
-        }
-        pos += k;
-        if (i < n) {
-            k = PyUnicode_GET_LENGTH(args[i]);
-            if (k && PyUnicode_CopyCharacters(res, pos, args[i], 0, k) < 0) {
-                Py_DECREF(res);
-                return NULL;
-            }
-            pos += k;
         }
     }
     if (exact) {
@@ -816,16 +864,27 @@ site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "Site(): bad kind, slow, mark or too many items");
         return NULL;
     }
-    Py_ssize_t nvar = 0;
+    Py_ssize_t nvar = 0, lit_len = 0;
+    Py_UCS4 lit_max = 127;
     if (kind == SITE_FSTRING) {
         if (m < 1) {
             PyErr_SetString(PyExc_TypeError, "Site(): an f-string needs literals");
             return NULL;
         }
         for (Py_ssize_t i = 0; i < m; i++) {
-            if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(items, i))) {
+            PyObject *lit = PyTuple_GET_ITEM(items, i);
+            if (!PyUnicode_CheckExact(lit)) {
                 PyErr_SetString(PyExc_TypeError, "Site(): f-string literals must be str");
                 return NULL;
+            }
+#if PY_VERSION_HEX < 0x030C0000
+            if (PyUnicode_READY(lit) < 0) {
+                return NULL;
+            }
+#endif
+            lit_len += PyUnicode_GET_LENGTH(lit);
+            if (PyUnicode_MAX_CHAR_VALUE(lit) > lit_max) {
+                lit_max = PyUnicode_MAX_CHAR_VALUE(lit);
             }
         }
         nvar = m - 1;
@@ -891,6 +950,8 @@ site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->slow_head = Py_NewRef(slow_head);
     self->want = want;
     self->nvar = nvar;
+    self->lit_len = lit_len;
+    self->lit_max = lit_max;
     self->as_list = as_list;
     self->dyn = kind != SITE_FSTRING && call == Py_None;
     self->vectorcall = site_vectorcall;
@@ -1224,12 +1285,27 @@ sp_set_limits(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+sp_drop_finalizer(PyObject *Py_UNUSED(module), PyObject *cls)
+{
+    if (!PyType_Check(cls) || !(((PyTypeObject *)cls)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        PyErr_Format(PyExc_TypeError, "drop_finalizer: %R is not a Python class", cls);
+        return NULL;
+    }
+    /* only this class: PyType_Ready fills a subclass's empty slot from its whole MRO */
+    ((PyTypeObject *)cls)->tp_finalize = NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"is_plain", sp_is_plain, METH_O,
      "True when `value` is, or is a small exact container of, plain builtin values."},
     {"set_hash_twin", sp_set_hash_twin, METH_VARARGS,
      "set_hash_twin(update, digest, hexdigest): TaggedHash's pure-Python methods, used "
      "when tagged data is fed or digested."},
+    {"drop_finalizer", sp_drop_finalizer, METH_O,
+     "drop_finalizer(cls): cls's instances skip the finalizer it inherited (its "
+     "subclasses still get it)."},
     {"set_limits", sp_set_limits, METH_VARARGS,
      "set_limits(max_items, max_depth): the scanner's limits; beyond them C leaves a call "
      "to Python (which reports the truncation)."},
@@ -1273,6 +1349,8 @@ module_exec(PyObject *m)
     }
     str_join_fn = PyCFunction_GET_FUNCTION(sj);
     bytes_join_fn = PyCFunction_GET_FUNCTION(bj);
+    str_join_o = PyCFunction_GET_FLAGS(sj) == METH_O ? str_join_fn : NULL;
+    bytes_join_o = PyCFunction_GET_FLAGS(bj) == METH_O ? bytes_join_fn : NULL;
     Py_DECREF(sj);
     Py_DECREF(bj);
     str_update = PyUnicode_InternFromString("update");

@@ -679,3 +679,35 @@ def test_site_kwnames_and_join_call_are_checked() -> None:
         C.Site(1, (m,), str, call="x".format, mark=m)
     with pytest.raises(TypeError, match="frozenset"):
         C.TaggedHash(b"", type("F", (frozenset,), {})())
+
+
+@needs_c
+def test_drop_finalizer_is_checked() -> None:
+    with pytest.raises(TypeError, match="not a Python class"):
+        C.drop_finalizer(int)
+    with pytest.raises(TypeError, match="not a Python class"):
+        C.drop_finalizer("A")
+
+
+@needs_c
+def test_join_name_goes_straight_to_the_c_join_only_for_plain_items() -> None:
+    seen: list[tuple[object, ...]] = []
+
+    def slow(sep: object, items: object) -> object:
+        seen.append((sep, items))
+        return "slow"
+
+    j = C.Fast(slow=slow, name="join").call
+    assert j(", ", ["a", "b"]) == "a, b" and j(b"-", (b"x", b"y")) == b"x-y"
+    assert j("", []) == "" and seen == []
+    tagged = pt.tag("b", "security.authentication")
+    for sep, items in [
+        (", ", ["a", tagged]),  # a tagged item
+        (pt.tag(",", "security.authentication"), ["a"]),  # a tagged separator
+        (", ", iter(["a"])),  # not a list or tuple: Python materialises it
+        (b"-", [b"x", bytearray(b"y")]),
+    ]:
+        assert j(sep, items) == "slow"
+    assert len(seen) == 4
+    with pytest.raises(TypeError, match="sequence item 1: expected str instance, int found"):
+        j(", ", ["a", 1])  # plain, not all str: str.join's own error

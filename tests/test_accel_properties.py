@@ -74,6 +74,23 @@ def test_join_site_matches_python(sep: str, items: list[Any], as_list: bool) -> 
         assert got == want
 
 
+@given(
+    st.one_of(text, st.binary(max_size=2), maybe_tagged()),
+    st.lists(st.one_of(maybe_tagged(), st.binary(max_size=2), st.integers(0, 9)), max_size=5),
+    st.booleans(),
+)
+def test_join_const_entry_matches_python(sep: Any, items: list[Any], as_tuple: bool) -> None:
+    seq = tuple(items) if as_tuple else items
+    got = _outcome(A.GLOBALS["_pt_join_const"], sep, seq)
+    want = _outcome(A.join_const, sep, seq)
+    assert got[0] == want[0]
+    if got[0] == "ok":
+        _same(got[1], want[1])
+        assert got[1] == sep.join(seq)
+    else:
+        assert got == want == _outcome(sep.join, seq)
+
+
 VALUES = st.one_of(
     maybe_tagged(),
     st.integers(-99, 99),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import gc
 import html
 import io
 import string
@@ -109,6 +110,35 @@ def test_stringio_and_bytesio() -> None:
     assert pt.tags(bb.read(3)) == TAGS
     plain = io.StringIO("x")
     assert type(plain.getvalue()) is str
+
+
+@pytest.mark.parametrize("base", ["StringIO", "BytesIO"])
+def test_a_subclass_of_the_patched_memory_file_is_finalized_as_before(base: str) -> None:
+    # The patched class itself skips the IOBase finalizer, as the C type does; a user's
+    # subclass must still have close() called when it is collected, as it would be.
+    closed: list[str] = []
+
+    class Mine(getattr(io, base)):  # type: ignore[misc]
+        def close(self) -> None:
+            closed.append("mine")
+            super().close()
+
+    class Deeper(Mine):
+        pass
+
+    Mine()
+    Deeper()
+    gc.collect()
+    assert closed == ["mine", "mine"]
+    own_del: list[str] = []
+
+    class WithDel(getattr(io, base)):  # type: ignore[misc]
+        def __del__(self) -> None:
+            own_del.append("del")
+
+    WithDel()
+    gc.collect()
+    assert own_del == ["del"]
 
 
 def test_csv_writer_and_dictwriter() -> None:

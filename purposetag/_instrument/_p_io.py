@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import _ranges as R
-from .._accel import fast
+from .._accel import _C, fast
 from .._ranges import Ranges, Triple
 from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
 from ._patching import _PLAIN, all_plain, fallback, has_tags, patch, tags_in
@@ -183,6 +183,12 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
                 when_plain="_pt_marks",
             ),
         )
+    if _C is not None:
+        # The C type's own dealloc never calls close(); a Python subclass's would (its
+        # inherited IOBase finalizer looks up and calls close() on every instance,
+        # ~100 ns a file).  So ours does not either, as the original.  A user's subclass
+        # still inherits the finalizer: CPython fills an empty slot from the whole MRO.
+        _C.drop_finalizer(Tagged)
     Tagged.__name__ = base.__name__
     Tagged.__qualname__ = base.__qualname__
     Tagged.__module__ = "io"
