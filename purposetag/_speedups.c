@@ -1285,6 +1285,189 @@ sp_set_limits(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+
+/* ---------------------------------------------------------------------------
+ * Memory files: the patched io.StringIO / io.BytesIO (Python subclasses, see
+ * _p_io.py) get C `write` and `getvalue` methods and a C tp_init.  Real method
+ * descriptors, so CPython's call sites specialise them as they do the originals'.
+ * A plain write (an exact str / bytes), a getvalue while nothing tagged was
+ * written, and a construction from a plain value call the C io functions
+ * directly; anything else calls the Python methods (`slow_*`).  One state per
+ * base: [0] StringIO, [1] BytesIO.
+ */
+typedef struct {
+    PyTypeObject *cls;      /* the patched class */
+    PyTypeObject *plain;    /* str or bytes */
+    PyCFunction write;      /* the base's METH_O write */
+    PyCFunction getvalue;   /* the base's METH_NOARGS getvalue */
+    initproc init;          /* the base's tp_init */
+    PyObject *slow_init, *slow_write, *slow_getvalue, *marks;
+} MemState;
+
+static MemState mem_state[2];
+
+/* nothing tagged written yet: no instance dict, or no (or a None) `marks` entry */
+static int
+mem_unmarked(MemState *st, PyObject *self)
+{
+    Py_ssize_t off = Py_TYPE(self)->tp_dictoffset;
+    if (off <= 0) {
+        return 0;
+    }
+    PyObject *d = *(PyObject **)((char *)self + off);
+    if (d == NULL) {
+        return 1;
+    }
+    if (!PyDict_CheckExact(d)) {
+        return 0;
+    }
+    PyObject *m = PyDict_GetItemWithError(d, st->marks); /* borrowed */
+    if (m == NULL) {
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        return 1;
+    }
+    return m == Py_None;
+}
+
+static PyObject *
+mem_write(MemState *st, PyObject *self, PyObject *arg)
+{
+    if (Py_IS_TYPE(arg, st->plain) && PyObject_TypeCheck(self, st->cls)) {
+        return st->write(self, arg);
+    }
+    return PyObject_CallFunctionObjArgs(st->slow_write, self, arg, NULL);
+}
+
+static PyObject *
+mem_getvalue(MemState *st, PyObject *self)
+{
+    if (PyObject_TypeCheck(self, st->cls) && mem_unmarked(st, self)) {
+        return st->getvalue(self, NULL);
+    }
+    return PyObject_CallOneArg(st->slow_getvalue, self);
+}
+
+static int
+mem_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    for (int i = 0; i < 2; i++) {
+        MemState *st = &mem_state[i];
+        if (st->cls == NULL || !PyObject_TypeCheck(self, st->cls)) {
+            continue;
+        }
+        /* an initial value that is a str/bytes subclass may carry tags: Python */
+        PyObject *first = PyTuple_GET_SIZE(args) ? PyTuple_GET_ITEM(args, 0) : NULL;
+        if ((kwds == NULL || PyDict_GET_SIZE(kwds) == 0) &&
+            (first == NULL || PyUnicode_CheckExact(first) || PyBytes_CheckExact(first) ||
+             !(PyUnicode_Check(first) || PyBytes_Check(first)))) {
+            return st->init(self, args, kwds);
+        }
+        PyObject *full = PyTuple_New(PyTuple_GET_SIZE(args) + 1);
+        if (full == NULL) {
+            return -1;
+        }
+        PyTuple_SET_ITEM(full, 0, Py_NewRef(self));
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(args); j++) {
+            PyTuple_SET_ITEM(full, j + 1, Py_NewRef(PyTuple_GET_ITEM(args, j)));
+        }
+        PyObject *res = PyObject_Call(st->slow_init, full, kwds);
+        Py_DECREF(full);
+        if (res == NULL) {
+            return -1;
+        }
+        Py_DECREF(res);
+        return 0;
+    }
+    PyErr_SetString(PyExc_TypeError, "purposetag memory file: unknown class");
+    return -1;
+}
+
+static PyObject *mem_write0(PyObject *self, PyObject *arg) { return mem_write(&mem_state[0], self, arg); }
+static PyObject *mem_write1(PyObject *self, PyObject *arg) { return mem_write(&mem_state[1], self, arg); }
+static PyObject *mem_getvalue0(PyObject *self, PyObject *Py_UNUSED(a)) { return mem_getvalue(&mem_state[0], self); }
+static PyObject *mem_getvalue1(PyObject *self, PyObject *Py_UNUSED(a)) { return mem_getvalue(&mem_state[1], self); }
+
+static PyMethodDef mem_defs[2][2] = {
+    {{"write", mem_write0, METH_O, NULL}, {"getvalue", mem_getvalue0, METH_NOARGS, NULL}},
+    {{"write", mem_write1, METH_O, NULL}, {"getvalue", mem_getvalue1, METH_NOARGS, NULL}},
+};
+
+/* `name` of `base`: a method descriptor with exactly `flags`; its C function (and
+ * docstring, in *doc) */
+static PyCFunction
+base_cfunc(PyTypeObject *base, const char *name, int flags, const char **doc)
+{
+    PyObject *d = PyObject_GetAttrString((PyObject *)base, name);
+    if (d == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyCFunction fn = NULL;
+    if (Py_IS_TYPE(d, &PyMethodDescr_Type) && ((PyMethodDescrObject *)d)->d_common.d_type == base &&
+        ((PyMethodDescrObject *)d)->d_method->ml_flags == flags) {
+        fn = ((PyMethodDescrObject *)d)->d_method->ml_meth;
+        *doc = ((PyMethodDescrObject *)d)->d_method->ml_doc; /* static in CPython */
+    }
+    Py_DECREF(d);
+    return fn;
+}
+
+static PyObject *
+sp_memfile_install(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *cls, *plain, *slow_init, *slow_write, *slow_getvalue, *marks;
+    if (!PyArg_ParseTuple(args, "O!OOOOU:memfile_install", &PyType_Type, &cls, &plain,
+                          &slow_init, &slow_write, &slow_getvalue, &marks)) {
+        return NULL;
+    }
+    PyTypeObject *tp = (PyTypeObject *)cls;
+    PyTypeObject *base = tp->tp_base;
+    int i = plain == (PyObject *)&PyUnicode_Type ? 0 : plain == (PyObject *)&PyBytes_Type ? 1 : -1;
+    if (i < 0 || base == NULL || !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+        !PyCallable_Check(slow_init) || !PyCallable_Check(slow_write) ||
+        !PyCallable_Check(slow_getvalue)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "memfile_install(cls, str or bytes, init, write, getvalue, marks): cls "
+                        "a Python class, the rest callables");
+        return NULL;
+    }
+    const char *wdoc = NULL, *gdoc = NULL;
+    PyCFunction w = base_cfunc(base, "write", METH_O, &wdoc);
+    PyCFunction g = base_cfunc(base, "getvalue", METH_NOARGS, &gdoc);
+    if (w == NULL || g == NULL || base->tp_init == NULL || tp->tp_dictoffset <= 0) {
+        Py_RETURN_FALSE; /* not the io we know: the Python methods stay */
+    }
+    mem_defs[i][0].ml_doc = wdoc; /* the originals' docs and text signatures */
+    mem_defs[i][1].ml_doc = gdoc;
+    PyObject *dw = PyDescr_NewMethod(tp, &mem_defs[i][0]);
+    PyObject *dg = dw ? PyDescr_NewMethod(tp, &mem_defs[i][1]) : NULL;
+    if (dg == NULL || PyObject_SetAttrString(cls, "write", dw) < 0 ||
+        PyObject_SetAttrString(cls, "getvalue", dg) < 0) {
+        Py_XDECREF(dw);
+        Py_XDECREF(dg);
+        return NULL;
+    }
+    Py_DECREF(dw);
+    Py_DECREF(dg);
+    MemState *st = &mem_state[i];
+    Py_XSETREF(st->cls, (PyTypeObject *)Py_NewRef(cls));
+    st->plain = i == 0 ? &PyUnicode_Type : &PyBytes_Type;
+    st->write = w;
+    st->getvalue = g;
+    st->init = base->tp_init;
+    Py_XSETREF(st->slow_init, Py_NewRef(slow_init));
+    Py_XSETREF(st->slow_write, Py_NewRef(slow_write));
+    Py_XSETREF(st->slow_getvalue, Py_NewRef(slow_getvalue));
+    Py_XSETREF(st->marks, Py_NewRef(marks));
+    /* construction: type_call calls tp_init directly (explicit __init__ calls and
+     * subclasses still go through the Python __init__ in the class dict) */
+    tp->tp_init = mem_init;
+    Py_RETURN_TRUE;
+}
+
 static PyObject *
 sp_drop_finalizer(PyObject *Py_UNUSED(module), PyObject *cls)
 {
@@ -1303,6 +1486,10 @@ static PyMethodDef module_methods[] = {
     {"set_hash_twin", sp_set_hash_twin, METH_VARARGS,
      "set_hash_twin(update, digest, hexdigest): TaggedHash's pure-Python methods, used "
      "when tagged data is fed or digested."},
+    {"memfile_install", sp_memfile_install, METH_VARARGS,
+     "memfile_install(cls, plain, init, write, getvalue, marks): C write/getvalue/tp_init "
+     "for `cls`, the patched StringIO (plain str) or BytesIO (bytes); False when its base "
+     "is not as expected."},
     {"drop_finalizer", sp_drop_finalizer, METH_O,
      "drop_finalizer(cls): cls's instances skip the finalizer it inherited (its "
      "subclasses still get it)."},

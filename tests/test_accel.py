@@ -711,3 +711,20 @@ def test_join_name_goes_straight_to_the_c_join_only_for_plain_items() -> None:
     assert len(seen) == 4
     with pytest.raises(TypeError, match="sequence item 1: expected str instance, int found"):
         j(", ", ["a", 1])  # plain, not all str: str.join's own error
+
+
+@needs_c
+def test_memfile_install_is_checked() -> None:
+    def f(*a: object) -> None:
+        return None
+
+    class NotIO:
+        pass
+
+    with pytest.raises(TypeError, match="memfile_install"):
+        C.memfile_install(NotIO, int, f, f, f, "_m")
+    with pytest.raises(TypeError, match="memfile_install"):
+        C.memfile_install(NotIO, str, f, 1, f, "_m")
+    # a base without io's C methods: refused, nothing installed
+    assert C.memfile_install(NotIO, str, f, f, f, "_m") is False
+    assert not hasattr(NotIO, "write")

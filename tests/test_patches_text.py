@@ -11,6 +11,7 @@ import io
 import string
 import textwrap
 import urllib.parse
+from typing import Any
 
 import pytest
 
@@ -110,6 +111,82 @@ def test_stringio_and_bytesio() -> None:
     assert pt.tags(bb.read(3)) == TAGS
     plain = io.StringIO("x")
     assert type(plain.getvalue()) is str
+
+
+def _orig(name: str) -> Any:
+    from purposetag._instrument import _patching
+
+    return _patching.original(io, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [
+        ("StringIO", (), {}),
+        ("StringIO", ("abc",), {}),
+        ("StringIO", (None,), {}),
+        ("StringIO", ("a\nb",), {"newline": "\r\n"}),
+        ("StringIO", (), {"initial_value": "xyz"}),
+        ("StringIO", (3,), {}),  # the original's TypeError
+        ("StringIO", ("a", "bad"), {}),  # the original's ValueError
+        ("BytesIO", (), {}),
+        ("BytesIO", (b"abc",), {}),
+        ("BytesIO", (bytearray(b"abc"),), {}),
+        ("BytesIO", (), {"initial_bytes": b"xyz"}),
+        ("BytesIO", ("text",), {}),
+    ],
+)
+def test_memory_file_construction_is_the_originals(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    def outcome(cls: Any) -> Any:
+        try:
+            f = cls(*args, **kwargs)
+        except Exception as exc:
+            return (type(exc), str(exc))
+        return (f.getvalue(), f.tell(), f.read(), type(f.getvalue()))
+
+    assert outcome(getattr(io, name)) == outcome(_orig(name))
+
+
+@pytest.mark.parametrize(("name", "value"), [("StringIO", T), ("BytesIO", B)])
+def test_memory_file_tagged_initial_value_positional_or_keyword(name: str, value: Any) -> None:
+    kw = "initial_value" if name == "StringIO" else "initial_bytes"
+    for f in (getattr(io, name)(value), getattr(io, name)(**{kw: value})):
+        assert f.getvalue() == value and pt.tags(f.getvalue()) == TAGS
+
+
+@pytest.mark.parametrize(("name", "plain", "value"), [("StringIO", "x", T), ("BytesIO", b"x", B)])
+def test_memory_file_writes_plain_tagged_and_wrong(name: str, plain: Any, value: Any) -> None:
+    cls = getattr(io, name)
+    f = cls()
+    f.note = "a user attribute"  # an instance dict without marks: still plain
+    assert f.write(plain) == 1 and type(f.getvalue()) is type(plain)
+    assert cls.write(f, value) == len(value)  # the unbound method too
+    assert pt.tags(f.getvalue()) == TAGS and pt.ranges(f.getvalue())[0][:2] == (1, 9)
+
+    def error(g: Any) -> Any:
+        try:
+            g.write(3.5)
+        except TypeError as exc:
+            return str(exc)
+        return None
+
+    assert error(cls()) == error(_orig(name)()) is not None
+    closed = cls()
+    closed.close()
+    with pytest.raises(ValueError, match="closed file"):
+        closed.write(plain)
+    with pytest.raises(ValueError, match="closed file"):
+        closed.getvalue()
+
+    class Mine(cls):  # type: ignore[misc,valid-type]
+        pass
+
+    m = Mine(value)
+    m.write(plain * 20)
+    m.write(value)
+    assert pt.tags(m.getvalue()) == TAGS and len(pt.ranges(m.getvalue())) == 2
 
 
 @pytest.mark.parametrize("base", ["StringIO", "BytesIO"])

@@ -168,6 +168,7 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
         def __iter__(self) -> Any:
             return self
 
+    py_init, py_write, py_getvalue = Tagged.__init__, Tagged.write, Tagged.getvalue
     # With the C accelerator: a plain write, and any read while nothing tagged was
     # written, is the C method itself.
     Tagged.__init__ = fast(Tagged.__init__, fast=b_init, check_from=1)  # type: ignore[method-assign]
@@ -189,6 +190,9 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
         # ~100 ns a file).  So ours does not either, as the original.  A user's subclass
         # still inherits the finalizer: CPython fills an empty slot from the whole MRO.
         _C.drop_finalizer(Tagged)
+        # Better still: write/getvalue as real C methods, and a C tp_init, which call
+        # the io functions directly when plain (a Fast costs a second dispatch).
+        _C.memfile_install(Tagged, plain, py_init, py_write, py_getvalue, "_pt_marks")
     Tagged.__name__ = base.__name__
     Tagged.__qualname__ = base.__qualname__
     Tagged.__module__ = "io"
