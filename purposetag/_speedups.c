@@ -48,6 +48,11 @@ static Py_ssize_t max_items = 100000;
 static PyObject *hash_wrap(PyTypeObject *tp, PyObject *h, PyObject *tags);
 static void hash_dealloc(PyObject *op);
 #define IS_HASH_TYPE(t) (((PyTypeObject *)(t))->tp_dealloc == hash_dealloc)
+/* CsvWriter (below): Fast's `make` names it, recognised the same way. */
+static PyObject *csv_wrap(PyTypeObject *tp, PyObject *w, PyObject *orig, PyObject *const *args,
+                          Py_ssize_t n, PyObject *kwnames);
+static void csv_dealloc(PyObject *op);
+#define IS_CSV_TYPE(t) (((PyTypeObject *)(t))->tp_dealloc == csv_dealloc)
 static int max_depth = 32;
 
 static int
@@ -116,6 +121,7 @@ typedef struct {
     int call_first;
     int join; /* name is "join", nothing else set: try join_direct first */
     PyObject *only_types;
+    PyObject *make; /* the CsvWriter type: always call fast, wrap what it returns */
     vectorcallfunc vectorcall;
 } FastObject;
 
@@ -196,6 +202,15 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (self->make != NULL) {
+        PyObject *w = PyObject_Vectorcall(self->fast, args, nargsf, kwnames);
+        if (w == NULL || n < 1) { /* (csv.writer takes its file positionally) */
+            return w;
+        }
+        PyObject *res = csv_wrap((PyTypeObject *)self->make, w, self->fast, args, n, kwnames);
+        Py_DECREF(w);
+        return res;
+    }
     if (self->join && n == 2 && nk == 0) {
         int taken;
         PyObject *res = join_direct(args[0], args[1], &taken);
@@ -330,15 +345,15 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"slow",       "fast",      "inner",      "name",
                              "when_plain", "wrap_type", "wrap_attr",  "check_from",
                              "fast_from",  "depth",     "call_first", "only_types",
-                             NULL};
+                             "make",       NULL};
     PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
     int depth = 3, call_first = 0;
-    PyObject *only_types = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipO", kwlist, &slow, &fast, &inner,
+    PyObject *only_types = NULL, *make = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOO", kwlist, &slow, &fast, &inner,
                                      &name, &when_plain, &wrap_type, &wrap_attr, &check_from,
-                                     &fast_from, &depth, &call_first, &only_types)) {
+                                     &fast_from, &depth, &call_first, &only_types, &make)) {
         return NULL;
     }
     if (!PyCallable_Check(slow)) {
@@ -396,6 +411,16 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
             }
         }
     }
+    if (make == Py_None) {
+        make = NULL;
+    }
+    if (make != NULL &&
+        (!PyType_Check(make) || !IS_CSV_TYPE(make) || !has_fast || has_inner || has_name ||
+         has_wrap || call_first || only_types != NULL ||
+         (when_plain != NULL && when_plain != Py_None) || check_from || fast_from)) {
+        PyErr_SetString(PyExc_TypeError, "Fast(): make is the CsvWriter type, with fast alone");
+        return NULL;
+    }
     if (check_from < 0 || fast_from < 0 || depth < 0) {
         PyErr_SetString(PyExc_ValueError, "Fast(): check_from, fast_from, depth must be >= 0");
         return NULL;
@@ -408,6 +433,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->fast = has_fast ? Py_NewRef(fast) : NULL;
     self->call_first = call_first;
     self->only_types = only_types == NULL ? NULL : Py_NewRef(only_types);
+    self->make = make == NULL ? NULL : Py_NewRef(make);
     self->inner = none_to_null(inner);
     self->name = none_to_null(name);
     self->when_plain = none_to_null(when_plain);
@@ -438,6 +464,7 @@ fast_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->wrap_attr);
     Py_VISIT(self->dict);
     Py_VISIT(self->only_types);
+    Py_VISIT(self->make);
     return 0;
 }
 
@@ -454,6 +481,7 @@ fast_clear(PyObject *op)
     Py_CLEAR(self->wrap_attr);
     Py_CLEAR(self->dict);
     Py_CLEAR(self->only_types);
+    Py_CLEAR(self->make);
     return 0;
 }
 
@@ -1468,6 +1496,253 @@ sp_memfile_install(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_TRUE;
 }
 
+
+/* ---------------------------------------------------------------------------
+ * CsvWriter: what the patched csv.writer returns (a Fast with `make`, below).  It
+ * holds the real writer; a row that is an exact list or tuple of plain scalars
+ * goes straight to the real writer's C writerow, any other row to the Python
+ * `writerow` of _p_io.TaggedCsvWriter (set by csv_setup), which reads the
+ * `_w`, `_file`, `_spec` and `_side` attributes this type provides.
+ */
+typedef struct {
+    PyObject_HEAD
+    PyObject *w;      /* the real writer */
+    PyObject *file;   /* the file it writes to */
+    PyObject *orig;   /* the original csv.writer */
+    PyObject *args;   /* further positional arguments, or NULL */
+    PyObject *kwargs; /* keyword arguments (a dict), or NULL */
+    PyObject *side;   /* managed by Python: the writer for tagged rows, or NULL */
+} CsvObject;
+
+static PyTypeObject *csv_writer_type = NULL; /* type of the real writers */
+static PyCFunction csv_writerow_fn = NULL;   /* its METH_O writerow */
+static PyObject *csv_slow_writerow = NULL, *csv_slow_writerows = NULL;
+
+/* wrap `w`, made by orig(*args, **kwargs) (the vectorcall arguments given, n >= 1) */
+static PyObject *
+csv_wrap(PyTypeObject *tp, PyObject *w, PyObject *orig, PyObject *const *args, Py_ssize_t n,
+         PyObject *kwnames)
+{
+    Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    CsvObject *o = PyObject_GC_New(CsvObject, tp);
+    if (o == NULL) {
+        return NULL;
+    }
+    o->w = Py_NewRef(w);
+    o->file = Py_NewRef(args[0]);
+    o->orig = Py_NewRef(orig);
+    o->args = NULL;
+    o->kwargs = NULL;
+    o->side = NULL; /* (PyObject_GC_New took the reference to the heap type) */
+    if (n > 1 && (o->args = PyTuple_New(n - 1)) != NULL) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            PyTuple_SET_ITEM(o->args, i - 1, Py_NewRef(args[i]));
+        }
+    }
+    if (nk && (o->kwargs = PyDict_New()) != NULL) {
+        for (Py_ssize_t j = 0; j < nk; j++) {
+            if (PyDict_SetItem(o->kwargs, PyTuple_GET_ITEM(kwnames, j), args[n + j]) < 0) {
+                Py_CLEAR(o->kwargs);
+                break;
+            }
+        }
+    }
+    if ((n > 1 && o->args == NULL) || (nk && o->kwargs == NULL)) {
+        Py_DECREF(o);
+        return NULL;
+    }
+    PyObject_GC_Track(o);
+    return (PyObject *)o;
+}
+
+static int
+csv_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    CsvObject *self = (CsvObject *)op;
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(self->w);
+    Py_VISIT(self->file);
+    Py_VISIT(self->orig);
+    Py_VISIT(self->args);
+    Py_VISIT(self->kwargs);
+    Py_VISIT(self->side);
+    return 0;
+}
+
+static int
+csv_clear(PyObject *op)
+{
+    CsvObject *self = (CsvObject *)op;
+    Py_CLEAR(self->w); /* first: the methods refuse to run once it is NULL */
+    Py_CLEAR(self->file);
+    Py_CLEAR(self->orig);
+    Py_CLEAR(self->args);
+    Py_CLEAR(self->kwargs);
+    Py_CLEAR(self->side);
+    return 0;
+}
+
+static void
+csv_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    csv_clear(op);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static int
+csv_alive(CsvObject *self)
+{
+    if (self->w == NULL) {
+        PyErr_SetString(PyExc_ReferenceError, "purposetag csv writer used after it was cleared");
+        return 0;
+    }
+    if (csv_slow_writerow == NULL || csv_slow_writerows == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "purposetag csv writer: csv_setup() not called");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+csv_writerow(PyObject *op, PyObject *row)
+{
+    CsvObject *self = (CsvObject *)op;
+    if (!csv_alive(self)) {
+        return NULL;
+    }
+    if (PyList_CheckExact(row) || PyTuple_CheckExact(row)) {
+        Py_ssize_t len = PySequence_Fast_GET_SIZE(row);
+        PyObject **items = PySequence_Fast_ITEMS(row);
+        Py_ssize_t i = 0;
+        while (i < len && plain_scalar(items[i])) {
+            i++;
+        }
+        if (i == len) { /* a row of plain values: nothing can carry a tag */
+            if (Py_IS_TYPE(self->w, csv_writer_type) && csv_writerow_fn != NULL) {
+                return csv_writerow_fn(self->w, row);
+            }
+            return PyObject_CallMethod(self->w, "writerow", "O", row);
+        }
+    }
+    return PyObject_CallFunctionObjArgs(csv_slow_writerow, op, row, NULL);
+}
+
+static PyObject *
+csv_writerows(PyObject *op, PyObject *rows)
+{
+    CsvObject *self = (CsvObject *)op;
+    if (!csv_alive(self)) {
+        return NULL;
+    }
+    return PyObject_CallFunctionObjArgs(csv_slow_writerows, op, rows, NULL);
+}
+
+static PyObject *
+csv_get_dialect(PyObject *op, void *Py_UNUSED(closure))
+{
+    CsvObject *self = (CsvObject *)op;
+    if (!csv_alive(self)) {
+        return NULL;
+    }
+    return PyObject_GetAttrString(self->w, "dialect");
+}
+
+static PyObject *
+csv_get_field(PyObject *op, void *closure)
+{
+    CsvObject *self = (CsvObject *)op;
+    if (self->w == NULL) {
+        csv_alive(self); /* sets the error */
+        return NULL;
+    }
+    switch ((int)(intptr_t)closure) {
+    case 0:
+        return Py_NewRef(self->w);
+    case 1:
+        return Py_NewRef(self->file);
+    case 2: { /* (orig, args, kwargs), as the Python writer keeps it */
+        PyObject *a = self->args ? Py_NewRef(self->args) : PyTuple_New(0);
+        PyObject *k = self->kwargs ? Py_NewRef(self->kwargs) : PyDict_New();
+        PyObject *res = (a && k) ? PyTuple_Pack(3, self->orig, a, k) : NULL;
+        Py_XDECREF(a);
+        Py_XDECREF(k);
+        return res;
+    }
+    default:
+        return Py_NewRef(self->side ? self->side : Py_None);
+    }
+}
+
+static int
+csv_set_side(PyObject *op, PyObject *value, void *Py_UNUSED(closure))
+{
+    CsvObject *self = (CsvObject *)op;
+    Py_XSETREF(self->side, (value == NULL || value == Py_None) ? NULL : Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *
+csv_repr(PyObject *op)
+{
+    return PyUnicode_FromFormat("<purposetag csv writer at %p>", op);
+}
+
+static PyMethodDef csv_methods[] = {
+    {"writerow", csv_writerow, METH_O, "writerow(row): as csv writer.writerow, keeping tags."},
+    {"writerows", csv_writerows, METH_O, "writerows(rows): writerow for each row."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef csv_getset[] = {
+    {"dialect", csv_get_dialect, NULL, "the real writer's dialect", NULL},
+    {"_w", csv_get_field, NULL, "the real writer", (void *)0},
+    {"_file", csv_get_field, NULL, "the file written to", (void *)1},
+    {"_spec", csv_get_field, NULL, "(csv.writer, args, kwargs)", (void *)2},
+    {"_side", csv_get_field, csv_set_side, "the writer for tagged rows, or None", (void *)3},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot csv_slots[] = {
+    {Py_tp_dealloc, csv_dealloc},
+    {Py_tp_traverse, csv_traverse},
+    {Py_tp_clear, csv_clear},
+    {Py_tp_repr, csv_repr},
+    {Py_tp_methods, csv_methods},
+    {Py_tp_getset, csv_getset},
+    {Py_tp_doc, "A csv writer that writes rows holding tagged values as tagged lines."},
+    {0, NULL},
+};
+
+static PyType_Spec csv_spec = {
+    .name = "purposetag._speedups.CsvWriter",
+    .basicsize = sizeof(CsvObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = csv_slots,
+};
+
+static PyObject *
+sp_csv_setup(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *wtype, *slow_row, *slow_rows;
+    if (!PyArg_ParseTuple(args, "O!OO:csv_setup", &PyType_Type, &wtype, &slow_row, &slow_rows)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(slow_row) || !PyCallable_Check(slow_rows)) {
+        PyErr_SetString(PyExc_TypeError, "csv_setup(writer type, writerow, writerows): callables");
+        return NULL;
+    }
+    const char *doc = NULL;
+    PyCFunction fn = base_cfunc((PyTypeObject *)wtype, "writerow", METH_O, &doc);
+    Py_XSETREF(csv_writer_type, (PyTypeObject *)Py_NewRef(wtype));
+    csv_writerow_fn = fn; /* NULL: the real writerow is looked up by name */
+    Py_XSETREF(csv_slow_writerow, Py_NewRef(slow_row));
+    Py_XSETREF(csv_slow_writerows, Py_NewRef(slow_rows));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 sp_drop_finalizer(PyObject *Py_UNUSED(module), PyObject *cls)
 {
@@ -1490,6 +1765,9 @@ static PyMethodDef module_methods[] = {
      "memfile_install(cls, plain, init, write, getvalue, marks): C write/getvalue/tp_init "
      "for `cls`, the patched StringIO (plain str) or BytesIO (bytes); False when its base "
      "is not as expected."},
+    {"csv_setup", sp_csv_setup, METH_VARARGS,
+     "csv_setup(writer type, writerow, writerows): the real writers' type and the Python "
+     "methods CsvWriter calls for rows that are not plain."},
     {"drop_finalizer", sp_drop_finalizer, METH_O,
      "drop_finalizer(cls): cls's instances skip the finalizer it inherited (its "
      "subclasses still get it)."},
@@ -1553,6 +1831,15 @@ module_exec(PyObject *m)
     }
     rc = PyModule_AddObjectRef(m, "TaggedHash", ht);
     Py_DECREF(ht);
+    if (rc < 0) {
+        return -1;
+    }
+    PyObject *ct = PyType_FromModuleAndSpec(m, &csv_spec, NULL);
+    if (ct == NULL) {
+        return -1;
+    }
+    rc = PyModule_AddObjectRef(m, "CsvWriter", ct);
+    Py_DECREF(ct);
     return rc;
 }
 

@@ -728,3 +728,38 @@ def test_memfile_install_is_checked() -> None:
     # a base without io's C methods: refused, nothing installed
     assert C.memfile_install(NotIO, str, f, f, f, "_m") is False
     assert not hasattr(NotIO, "write")
+
+
+@needs_c
+def test_csv_writer_type_and_make_are_checked(instrumented: None) -> None:
+    import csv
+    import gc
+    import io
+
+    with pytest.raises(TypeError):
+        C.CsvWriter()
+    with pytest.raises(TypeError, match="make is the CsvWriter type"):
+        C.Fast(slow=print, fast=print, make=int)
+    with pytest.raises(TypeError, match="make is the CsvWriter type"):
+        C.Fast(slow=print, name="x", make=C.CsvWriter)
+    f = io.StringIO()
+    w = csv.writer(f, delimiter=";")
+    assert type(w) is C.CsvWriter and w._file is f and w._side is None
+    orig, args, kwargs = w._spec
+    assert orig is csv.writer.__wrapped__ and args == () and kwargs == {"delimiter": ";"}
+    assert "bob" not in repr(w)
+
+    collected: list[str] = []
+
+    class File:
+        def write(self, s: str) -> int:
+            return len(s)
+
+        def __del__(self) -> None:
+            collected.append("file")
+
+    cyc = File()
+    cyc.w = csv.writer(cyc)  # type: ignore[attr-defined]  # a cycle through the writer
+    del cyc
+    gc.collect()
+    assert collected == ["file"]

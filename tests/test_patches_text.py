@@ -232,3 +232,49 @@ def test_csv_writer_and_dictwriter() -> None:
     dw.writerow({"email": T})
     assert buf2.getvalue() == "email\r\nbob@x.io\r\n" and pt.tags(buf2.getvalue()) == TAGS
     assert w.dialect is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((), {}), (("excel-tab",), {}), ((), {"delimiter": ";", "quoting": csv.QUOTE_ALL})],
+)
+def test_csv_writer_dialects_and_return_values_are_the_originals(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    from purposetag._instrument import _patching
+
+    orig = _patching.original(csv, "writer")
+    rows: list[list[Any]] = [["id", "email"], [1, "bob@x.io"], (2.5, None, True)]  # type: ignore[list-item]
+    want_buf = _orig("StringIO")()
+    ow = orig(want_buf, *args, **kwargs)
+    want = [ow.writerow(r) for r in rows]
+    buf = io.StringIO()
+    w = csv.writer(buf, *args, **kwargs)
+    assert [w.writerow(r) for r in rows] == want
+    assert buf.getvalue() == want_buf.getvalue() and not pt.is_tagged(buf.getvalue())
+    assert w.dialect.delimiter == ow.dialect.delimiter
+    tagged_line = w.writerow([3, T])
+    assert tagged_line == ow.writerow([3, "bob@x.io"])
+    assert buf.getvalue() == want_buf.getvalue()
+    assert pt.ranges(buf.getvalue())[0][2] == TAGS
+    w.writerows([[4, "plain"], iter([5, T])])
+    ow.writerows([[4, "plain"], [5, "bob@x.io"]])
+    assert buf.getvalue() == want_buf.getvalue()
+
+
+def test_csv_writer_errors_are_the_originals() -> None:
+    from purposetag._instrument import _patching
+
+    orig = _patching.original(csv, "writer")
+
+    def outcome(make: Any, *args: Any) -> Any:
+        try:
+            w = make(*args)
+            w.writerow(5)
+        except Exception as exc:
+            return (type(exc), str(exc))
+        return None
+
+    for args in [(), (object(),), (io.StringIO(), "no-such-dialect"), (io.StringIO(),)]:
+        assert outcome(csv.writer, *args) == outcome(orig, *args) is not None
+

@@ -8,6 +8,7 @@ a csv writer writes a row holding tagged values as one tagged line; a
 
 from __future__ import annotations
 
+import _csv
 import csv
 import io
 import itertools
@@ -267,6 +268,7 @@ class TaggedCsvWriter:
         return self._w.dialect
 
 
+_py_writerow = TaggedCsvWriter.writerow
 # With the C accelerator, a row of plain values goes straight to the real writer.
 TaggedCsvWriter.writerow = fast(  # type: ignore[method-assign]
     TaggedCsvWriter.writerow,
@@ -278,17 +280,24 @@ TaggedCsvWriter.writerow = fast(  # type: ignore[method-assign]
 
 
 def _csv_writer(orig: Callable[..., Any]) -> Callable[..., Any]:
-    def writer(f: Any, /, *args: Any, **kwargs: Any) -> TaggedCsvWriter:
+    def writer(*args: Any, **kwargs: Any) -> Any:
+        w = orig(*args, **kwargs)  # its own errors, for any arguments
         o = TaggedCsvWriter()
-        o._w = orig(f, *args, **kwargs) if args or kwargs else orig(f)
-        o._file = f
-        o._spec = (orig, args, kwargs)
+        o._w = w
+        o._file = args[0]  # the file is positional-only: orig raised without it
+        o._spec = (orig, args[1:], kwargs)
         o._side = None
         return o
 
     writer.__doc__ = orig.__doc__
     writer.__wrapped__ = orig  # type: ignore[attr-defined]
+    if _C is not None:  # the C CsvWriter, made in C (see `_speedups.c`)
+        return fast(writer, fast=orig, make=_C.CsvWriter)
     return writer
+
+
+if _C is not None:
+    _C.csv_setup(type(_csv.writer(io.StringIO())), _py_writerow, TaggedCsvWriter.writerows)
 
 
 _NO_MAPPING: Any = object()
