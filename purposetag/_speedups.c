@@ -1137,12 +1137,73 @@ hash_twin(PyObject *twin, PyObject *self, PyObject *const *args, Py_ssize_t narg
     return res;
 }
 
+/* The methods of the wrapped hash's type, looked up once (a two-entry cache) so a
+ * forwarded call is a descriptor call, not a look-up by name.  Only for immutable
+ * types without an instance dict (the C hash types): their methods cannot change. */
+enum { HM_UPDATE = 0, HM_DIGEST = 1, HM_HEXDIGEST = 2 };
+typedef struct {
+    PyTypeObject *type;
+    PyObject *m[3]; /* method descriptors, or NULL: call by name */
+} HashMethods;
+static HashMethods hash_cache[2];
+static int hash_cache_next = 0;
+
+/* a new reference to `which` of h's type, or NULL (no error set): call by name */
+static PyObject *
+hash_method(PyObject *h, int which)
+{
+    PyTypeObject *t = Py_TYPE(h);
+    for (int i = 0; i < 2; i++) {
+        if (hash_cache[i].type == t) {
+            return Py_XNewRef(hash_cache[i].m[which]);
+        }
+    }
+    if (!PyType_HasFeature(t, Py_TPFLAGS_IMMUTABLETYPE) || t->tp_dictoffset != 0) {
+        return NULL;
+    }
+    HashMethods fresh = {(PyTypeObject *)Py_NewRef(t), {NULL, NULL, NULL}};
+    PyObject *names[3] = {str_update, str_digest, str_hexdigest};
+    for (int k = 0; k < 3; k++) {
+        PyObject *d = PyObject_GetAttr((PyObject *)t, names[k]);
+        if (d == NULL) {
+            PyErr_Clear();
+        }
+        else if (Py_IS_TYPE(d, &PyMethodDescr_Type) &&
+                 PyType_IsSubtype(t, ((PyMethodDescrObject *)d)->d_common.d_type)) {
+            fresh.m[k] = d;
+            continue;
+        }
+        Py_XDECREF(d);
+    }
+    HashMethods old = hash_cache[hash_cache_next];
+    hash_cache[hash_cache_next] = fresh;
+    hash_cache_next ^= 1;
+    Py_XDECREF(old.type);
+    for (int k = 0; k < 3; k++) {
+        Py_XDECREF(old.m[k]);
+    }
+    return Py_XNewRef(fresh.m[which]);
+}
+
 /* h.<name>(*args, **kwargs) */
 static PyObject *
-hash_forward(HashObject *self, PyObject *name, PyObject *const *args, Py_ssize_t nargs,
-             PyObject *kwnames)
+hash_forward(HashObject *self, int which, PyObject *name, PyObject *const *args,
+             Py_ssize_t nargs, PyObject *kwnames)
 {
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nargs + nk + 1 <= MAX_STACK) {
+        PyObject *d = hash_method(self->h, which);
+        if (d != NULL) {
+            PyObject *stack[MAX_STACK];
+            stack[0] = self->h;
+            for (Py_ssize_t i = 0; i < nargs + nk; i++) {
+                stack[i + 1] = args[i];
+            }
+            PyObject *res = PyObject_Vectorcall(d, stack, (size_t)(nargs + 1), kwnames);
+            Py_DECREF(d);
+            return res;
+        }
+    }
     if (nargs + nk + 1 > MAX_STACK) {
         PyObject *meth = PyObject_GetAttr(self->h, name);
         if (meth == NULL) {
@@ -1167,7 +1228,7 @@ hash_update(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     if (nargs == 1 && kwnames == NULL) {
         Py_ssize_t budget = start_budget();
         if (is_plain(args[0], 0, &budget)) {
-            return PyObject_CallMethodOneArg(self->h, str_update, args[0]);
+            return hash_forward(self, HM_UPDATE, str_update, args, 1, NULL);
         }
     }
     return hash_twin(twin_update, op, args, nargs, kwnames);
@@ -1178,7 +1239,7 @@ hash_digest(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
 {
     HashObject *self = (HashObject *)op;
     if (self->tags == NULL) {
-        return hash_forward(self, str_digest, args, nargs, kwnames);
+        return hash_forward(self, HM_DIGEST, str_digest, args, nargs, kwnames);
     }
     return hash_twin(twin_digest, op, args, nargs, kwnames);
 }
@@ -1188,7 +1249,7 @@ hash_hexdigest(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *
 {
     HashObject *self = (HashObject *)op;
     if (self->tags == NULL) {
-        return hash_forward(self, str_hexdigest, args, nargs, kwnames);
+        return hash_forward(self, HM_HEXDIGEST, str_hexdigest, args, nargs, kwnames);
     }
     return hash_twin(twin_hexdigest, op, args, nargs, kwnames);
 }

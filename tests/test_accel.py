@@ -763,3 +763,36 @@ def test_csv_writer_type_and_make_are_checked(instrumented: None) -> None:
     del cyc
     gc.collect()
     assert collected == ["file"]
+
+
+@needs_c
+def test_hash_forwarding_across_many_hash_types(instrumented: None) -> None:
+    import hashlib
+
+    # more types than the method cache holds, interleaved: each call must reach its own
+    names = ["sha256", "blake2b", "sha3_256", "blake2s", "md5", "sha3_512"]
+    orig = {n: getattr(hashlib, n).__wrapped__ for n in names}
+    for _round in range(3):
+        for n in names:
+            h = getattr(hashlib, n)(b"a")
+            h.update(b"b")
+            assert h.hexdigest() == orig[n](b"ab").hexdigest()
+            assert h.digest() == orig[n](b"ab").digest()
+    s = hashlib.shake_128(b"x")
+    assert s.hexdigest(4) == hashlib.shake_128.__wrapped__(b"x").hexdigest(4)
+
+    class Mutable:  # a Python class: its methods can change, so they are looked up by name
+        def update(self, data: bytes) -> None:
+            self.seen = data
+
+        def digest(self) -> bytes:
+            return b"d"
+
+        def hexdigest(self) -> str:
+            return "h"
+
+    w = C.TaggedHash(Mutable())
+    w.update(b"q")
+    assert (w.digest(), w.hexdigest()) == (b"d", "h") and w._h.seen == b"q"
+    Mutable.hexdigest = lambda self: "changed"  # type: ignore[method-assign]
+    assert w.hexdigest() == "changed"
