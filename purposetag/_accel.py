@@ -41,7 +41,9 @@ def fast(slow: Callable[..., Any], **spec: Any) -> Callable[..., Any]:
     return f
 
 
-def set_limits(max_items: int, max_depth: int) -> None:
-    """Keep C's container walk within the scanner's limits (beyond them, Python reports)."""
+def follow_settings(max_items: int, max_depth: int, policy: object) -> None:
+    """Keep C in step with the settings: its container walk within the scanner's limits
+    (beyond them, Python reports), and the policy a guard's allowed cache must name."""
     if _C is not None:
         _C.set_limits(max_items, max_depth)
+        _C.set_policy(policy)

@@ -27,7 +27,7 @@ from typing import Any, TypeVar, overload
 import wrapt
 
 from . import _carriers, _decide, _events
-from ._accel import fast
+from ._accel import _C, fast
 from ._context import (
     _ENV_DATA,
     _ENV_KEY,
@@ -51,6 +51,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 _settings_mod = sys.modules["purposetag._settings"]
+if _C is not None:  # the accelerated guard looks into tagged strings (see _fast_class)
+    _C.set_carrier(TaintedStr)
 _EMPTY: TagSet = frozenset()
 
 
@@ -358,12 +360,18 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
             return fn(*args, **kwargs)
         return fn(*args)
 
-    # With the C accelerator, a call whose arguments are all plain (nothing to
-    # check whatever the mode) goes straight to `fn`; the rest runs `__call__`.
-    # A guard without its own use needs the scope check, so it always runs it.
+    # With the C accelerator, a call whose arguments are all plain, or plain and
+    # tagged strings whose tag sets the cache already holds as allowed for `use` under
+    # the policy in force (nothing to report whatever the mode), goes straight to
+    # `fn`; the rest runs `__call__`.  A guard without its own use needs the scope
+    # check, so it always runs it.
     checked = cache is not None
     namespace: dict[str, Any] = {
-        "__call__": fast(__call__, fast=fn, check_from=1, fast_from=1) if checked else __call__
+        "__call__": (
+            fast(__call__, fast=fn, check_from=1, fast_from=1, allowed=cache)
+            if checked
+            else __call__
+        )
     }
     if inspect.isfunction(fn) and not (
         inspect.iscoroutinefunction(fn)
@@ -397,7 +405,7 @@ def _fast_class(fn: Any, sink: Sink) -> type[GuardedFunction]:
             return fn(instance, *args, **kwargs)
 
         wrapt_get = GuardedFunction.__get__
-        bound = fast(bound_call, fast=fn, check_from=1) if checked else bound_call
+        bound = fast(bound_call, fast=fn, check_from=1, allowed=cache) if checked else bound_call
 
         def __get__(self: Any, instance: Any, owner: Any = None) -> Any:
             if instance is None:

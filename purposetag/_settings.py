@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ._accel import set_limits
+from ._accel import follow_settings
 from ._errors import PolicyError
 from ._policy import Policy
 
@@ -36,7 +36,7 @@ class Settings:
 
 
 _current = Settings()
-set_limits(_current.max_items, _current.max_depth)
+follow_settings(_current.max_items, _current.max_depth, _current.policy)
 
 
 def current() -> Settings:
@@ -47,7 +47,7 @@ def update(**changes: Any) -> Settings:
     """Replace some settings (already validated by the caller) and return the new snapshot."""
     global _current
     _current = replace(_current, **changes)
-    set_limits(_current.max_items, _current.max_depth)
+    follow_settings(_current.max_items, _current.max_depth, _current.policy)
     return _current
 
 
@@ -55,7 +55,7 @@ def reset() -> None:
     """Back to defaults (for tests)."""
     global _current
     _current = Settings()
-    set_limits(_current.max_items, _current.max_depth)
+    follow_settings(_current.max_items, _current.max_depth, _current.policy)
 
 
 _UNSET: Any = object()

@@ -99,6 +99,96 @@ is_plain(PyObject *o, int depth, Py_ssize_t *budget)
     return 0;
 }
 
+/* Tagged strings a guard may pass on (Fast's `allowed`).  `carrier` is TaintedStr,
+ * `carrier_off` the offset of its `_pt_ranges` slot (set_carrier); `cur_policy` the
+ * policy in force (set_policy, called by _settings on every change). */
+static PyTypeObject *carrier = NULL;
+static Py_ssize_t carrier_off = 0;
+static PyObject *cur_policy = NULL;
+#define MAX_SEEN 16
+
+/* is_plain, but a TaintedStr counts too: its tag sets are added to seen[] (borrowed,
+ * distinct, at most MAX_SEEN) for the caller to judge.  Runs no Python code. */
+static int
+is_plain_or_tagged(PyObject *o, int depth, Py_ssize_t *budget, PyObject **seen, int *nseen)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    if (t == &PyUnicode_Type || t == &PyLong_Type || o == Py_None || t == &PyFloat_Type ||
+        t == &PyBool_Type || t == &PyBytes_Type || t == &PyComplex_Type) {
+        return 1;
+    }
+    if (t == carrier && carrier != NULL) {
+        PyObject *r = *(PyObject **)((char *)o + carrier_off);
+        PyObject *one[1] = {r};
+        PyObject **sets = one;
+        Py_ssize_t k = 1;
+        if (r == NULL) {
+            return 0;
+        }
+        if (PyTuple_CheckExact(r)) { /* (start, stop, tag set) triples */
+            k = PyTuple_GET_SIZE(r);
+            sets = ((PyTupleObject *)r)->ob_item;
+        }
+        for (Py_ssize_t i = 0; i < k; i++) {
+            PyObject *ts = sets[i];
+            if (sets != one) {
+                if (!PyTuple_CheckExact(ts) || PyTuple_GET_SIZE(ts) != 3) {
+                    return 0;
+                }
+                ts = PyTuple_GET_ITEM(ts, 2);
+            }
+            if (!PyFrozenSet_CheckExact(ts)) {
+                return 0;
+            }
+            int j = 0;
+            while (j < *nseen && seen[j] != ts) {
+                j++;
+            }
+            if (j == *nseen) {
+                if (*nseen == MAX_SEEN) {
+                    return 0;
+                }
+                seen[(*nseen)++] = ts;
+            }
+        }
+        return 1;
+    }
+    if (depth <= 0) {
+        return 0;
+    }
+    if (t == &PyList_Type || t == &PyTuple_Type) {
+        Py_ssize_t n = Py_SIZE(o);
+        *budget -= n;
+        if (*budget < 0) {
+            return 0;
+        }
+        PyObject **items = (t == &PyList_Type) ? ((PyListObject *)o)->ob_item
+                                                : ((PyTupleObject *)o)->ob_item;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!is_plain_or_tagged(items[i], depth - 1, budget, seen, nseen)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    if (t == &PyDict_Type) {
+        *budget -= PyDict_GET_SIZE(o);
+        if (*budget < 0) {
+            return 0;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (PyDict_Next(o, &pos, &k, &v)) {
+            if (!is_plain_or_tagged(k, depth - 1, budget, seen, nseen) ||
+                !is_plain_or_tagged(v, depth - 1, budget, seen, nseen)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static Py_ssize_t
 start_budget(void)
 {
@@ -122,6 +212,13 @@ typedef struct {
     int join; /* name is "join", nothing else set: try join_direct first */
     PyObject *only_types;
     PyObject *make; /* the CsvWriter type: always call fast, wrap what it returns */
+    PyObject *allowed; /* a guard's cache {tag set: policy that allows its use}, or NULL */
+    /* tag sets found allowed under a policy, compared by identity only (see
+     * fast_sets_known): strong references, round robin */
+#define MAX_KNOWN 8
+    PyObject *known_ts[MAX_KNOWN];
+    PyObject *known_pol[MAX_KNOWN];
+    int known_next;
     vectorcallfunc vectorcall;
 } FastObject;
 
@@ -190,6 +287,47 @@ fast_call_fast(FastObject *self, PyObject *obj, PyObject *const *args, Py_ssize_
         }
     }
     return res;
+}
+
+/* Are all of seen[] known allowed under the current policy?  Pointer comparisons
+ * only: no Python code runs, so the arguments judged before cannot change before
+ * the call.  On the first unknown set, the guard's cache (a dict, whose look-up may
+ * compare keys) is asked; an allowed set is remembered for the next call, and this
+ * call goes to Python either way. */
+static int
+fast_sets_known(FastObject *self, PyObject **seen, int nseen)
+{
+    if (cur_policy == NULL) {
+        return 0;
+    }
+    for (int i = 0; i < nseen; i++) {
+        int j = 0;
+        while (j < MAX_KNOWN && !(self->known_ts[j] == seen[i] && self->known_pol[j] == cur_policy)) {
+            j++;
+        }
+        if (j < MAX_KNOWN) {
+            continue;
+        }
+        PyObject *ts = Py_NewRef(seen[i]);
+        PyObject *pol = Py_NewRef(cur_policy);
+        PyObject *v = PyDict_GetItemWithError(self->allowed, ts); /* borrowed */
+        if (v == NULL) {
+            PyErr_Clear();
+        }
+        else if (v == pol) {
+            int at = self->known_next;
+            self->known_next = (at + 1) % MAX_KNOWN;
+            PyObject *old_ts = self->known_ts[at], *old_pol = self->known_pol[at];
+            self->known_ts[at] = Py_NewRef(ts);
+            self->known_pol[at] = Py_NewRef(pol);
+            Py_XDECREF(old_ts);
+            Py_XDECREF(old_pol);
+        }
+        Py_DECREF(ts);
+        Py_DECREF(pol);
+        return 0;
+    }
+    return 1;
 }
 
 static PyObject *
@@ -276,15 +414,30 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     Py_ssize_t budget = start_budget();
     int depth = self->depth < max_depth ? self->depth : max_depth;
-    for (Py_ssize_t i = self->check_from; i < n; i++) {
-        if (!is_plain(args[i], depth, &budget)) {
+    if (self->allowed != NULL) { /* a guard: allowed tagged strings may pass too */
+        PyObject *seen[MAX_SEEN];
+        int nseen = 0;
+        for (Py_ssize_t i = self->check_from; i < n + nk; i++) {
+            if ((i >= n && Py_TYPE(PyTuple_GET_ITEM(kwnames, i - n)) != &PyUnicode_Type) ||
+                !is_plain_or_tagged(args[i], depth, &budget, seen, &nseen)) {
+                goto slow_release;
+            }
+        }
+        if (nseen && !fast_sets_known(self, seen, nseen)) {
             goto slow_release;
         }
     }
-    for (Py_ssize_t j = 0; j < nk; j++) {
-        if (Py_TYPE(PyTuple_GET_ITEM(kwnames, j)) != &PyUnicode_Type ||
-            !is_plain(args[n + j], depth, &budget)) {
-            goto slow_release;
+    else {
+        for (Py_ssize_t i = self->check_from; i < n; i++) {
+            if (!is_plain(args[i], depth, &budget)) {
+                goto slow_release;
+            }
+        }
+        for (Py_ssize_t j = 0; j < nk; j++) {
+            if (Py_TYPE(PyTuple_GET_ITEM(kwnames, j)) != &PyUnicode_Type ||
+                !is_plain(args[n + j], depth, &budget)) {
+                goto slow_release;
+            }
         }
     }
     if (v != NULL && !is_plain(v, depth, &budget)) {
@@ -345,15 +498,16 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"slow",       "fast",      "inner",      "name",
                              "when_plain", "wrap_type", "wrap_attr",  "check_from",
                              "fast_from",  "depth",     "call_first", "only_types",
-                             "make",       NULL};
+                             "make",       "allowed",   NULL};
     PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
     int depth = 3, call_first = 0;
-    PyObject *only_types = NULL, *make = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOO", kwlist, &slow, &fast, &inner,
-                                     &name, &when_plain, &wrap_type, &wrap_attr, &check_from,
-                                     &fast_from, &depth, &call_first, &only_types, &make)) {
+    PyObject *only_types = NULL, *make = NULL, *allowed = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOOO", kwlist, &slow, &fast,
+                                     &inner, &name, &when_plain, &wrap_type, &wrap_attr,
+                                     &check_from, &fast_from, &depth, &call_first, &only_types,
+                                     &make, &allowed)) {
         return NULL;
     }
     if (!PyCallable_Check(slow)) {
@@ -421,6 +575,14 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "Fast(): make is the CsvWriter type, with fast alone");
         return NULL;
     }
+    if (allowed == Py_None) {
+        allowed = NULL;
+    }
+    if (allowed != NULL && (!PyDict_CheckExact(allowed) || !has_fast || has_inner || has_name ||
+                            has_wrap || call_first || make != NULL)) {
+        PyErr_SetString(PyExc_TypeError, "Fast(): allowed is a dict, with fast alone");
+        return NULL;
+    }
     if (check_from < 0 || fast_from < 0 || depth < 0) {
         PyErr_SetString(PyExc_ValueError, "Fast(): check_from, fast_from, depth must be >= 0");
         return NULL;
@@ -434,6 +596,11 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->call_first = call_first;
     self->only_types = only_types == NULL ? NULL : Py_NewRef(only_types);
     self->make = make == NULL ? NULL : Py_NewRef(make);
+    self->allowed = allowed == NULL ? NULL : Py_NewRef(allowed);
+    for (int i = 0; i < MAX_KNOWN; i++) {
+        self->known_ts[i] = self->known_pol[i] = NULL;
+    }
+    self->known_next = 0;
     self->inner = none_to_null(inner);
     self->name = none_to_null(name);
     self->when_plain = none_to_null(when_plain);
@@ -465,6 +632,11 @@ fast_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->dict);
     Py_VISIT(self->only_types);
     Py_VISIT(self->make);
+    Py_VISIT(self->allowed);
+    for (int i = 0; i < MAX_KNOWN; i++) {
+        Py_VISIT(self->known_ts[i]);
+        Py_VISIT(self->known_pol[i]);
+    }
     return 0;
 }
 
@@ -482,6 +654,11 @@ fast_clear(PyObject *op)
     Py_CLEAR(self->dict);
     Py_CLEAR(self->only_types);
     Py_CLEAR(self->make);
+    Py_CLEAR(self->allowed);
+    for (int i = 0; i < MAX_KNOWN; i++) {
+        Py_CLEAR(self->known_ts[i]);
+        Py_CLEAR(self->known_pol[i]);
+    }
     return 0;
 }
 
@@ -1816,6 +1993,34 @@ sp_drop_finalizer(PyObject *Py_UNUSED(module), PyObject *cls)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+sp_set_carrier(PyObject *Py_UNUSED(module), PyObject *cls)
+{
+    /* TaintedStr: a str subclass whose `_pt_ranges` is a slot (an object member) */
+    PyObject *d = PyType_Check(cls) ? PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict,
+                                                           "_pt_ranges")
+                                    : NULL; /* borrowed */
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type) ||
+        !PyType_IsSubtype((PyTypeObject *)cls, &PyUnicode_Type) ||
+        ((PyMemberDescrObject *)d)->d_common.d_type != (PyTypeObject *)cls ||
+        ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX ||
+        ((PyMemberDescrObject *)d)->d_member->offset <= 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "set_carrier(cls): a str subclass with a `_pt_ranges` slot");
+        return NULL;
+    }
+    carrier_off = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_XSETREF(carrier, (PyTypeObject *)Py_NewRef(cls));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+sp_set_policy(PyObject *Py_UNUSED(module), PyObject *policy)
+{
+    Py_XSETREF(cur_policy, Py_NewRef(policy));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"is_plain", sp_is_plain, METH_O,
      "True when `value` is, or is a small exact container of, plain builtin values."},
@@ -1829,6 +2034,11 @@ static PyMethodDef module_methods[] = {
     {"csv_setup", sp_csv_setup, METH_VARARGS,
      "csv_setup(writer type, writerow, writerows): the real writers' type and the Python "
      "methods CsvWriter calls for rows that are not plain."},
+    {"set_carrier", sp_set_carrier, METH_O,
+     "set_carrier(TaintedStr): the tagged string type guards look into."},
+    {"set_policy", sp_set_policy, METH_O,
+     "set_policy(policy): the policy in force (a guard's cache entries name the policy "
+     "they were decided under)."},
     {"drop_finalizer", sp_drop_finalizer, METH_O,
      "drop_finalizer(cls): cls's instances skip the finalizer it inherited (its "
      "subclasses still get it)."},

@@ -796,3 +796,49 @@ def test_hash_forwarding_across_many_hash_types(instrumented: None) -> None:
     assert (w.digest(), w.hexdigest()) == (b"d", "h") and w._h.seen == b"q"
     Mutable.hexdigest = lambda self: "changed"  # type: ignore[method-assign]
     assert w.hexdigest() == "changed"
+
+
+@needs_c
+def test_allowed_cache_passes_only_known_sets_under_the_policy_in_force() -> None:
+    from purposetag import _settings
+
+    calls: list[str] = []
+
+    def slow(*args: object) -> str:
+        calls.append("slow")
+        return "slow"
+
+    a = pt.tag("a", "security.authentication")
+    b = pt.tag("b", "analytics")
+    policy = _settings.current().policy
+    cache: dict[object, object] = {}
+    f = C.Fast(slow=slow, fast=lambda *args: "fast", allowed=cache).call
+    assert f(a) == "slow"  # not in the cache
+    cache[pt.tags(a)] = policy
+    assert f(a) == "slow"  # found in the cache now, remembered: this call still in Python
+    assert f(a) == "fast" and f([a, {"k": a}], "x", 1) == "fast"
+    assert f(a, b) == "slow"  # b's set unknown
+    assert f(a + b) == "slow"  # ranges holding b's set
+    C.set_policy(object())  # another policy: what was allowed under the old one is not
+    try:
+        assert f(a) == "slow"
+    finally:
+        C.set_policy(policy)
+    assert f(a) == "fast"
+    cache.clear()  # the cache forgetting does not matter: identity entries stay valid
+    assert f(a) == "fast"
+    assert f(pt.tag(b"x", "security.authentication")) == "slow"  # bytes: Python decides
+    with pytest.raises(TypeError, match="allowed is a dict"):
+        C.Fast(slow=slow, fast=print, allowed=[])
+    with pytest.raises(TypeError, match="allowed is a dict"):
+        C.Fast(slow=slow, name="x", allowed={})
+
+
+@needs_c
+def test_set_carrier_is_checked() -> None:
+    class NoSlot(str):
+        pass
+
+    for bad in (NoSlot, str, int, "x"):
+        with pytest.raises(TypeError, match="set_carrier"):
+            C.set_carrier(bad)

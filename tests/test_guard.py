@@ -506,3 +506,52 @@ def test_classmethod_over_a_guard_without_descriptor_chaining(
     with pytest.raises(pt.PurposeViolation) as ei:
         raw(Liar(), pt.tag("555", "security.authentication"))
     assert ei.value.argument == "args[1]"
+
+
+def test_an_allowed_tagged_call_stops_passing_when_the_policy_changes() -> None:
+    # The same tag set, allowed, then prohibited, then allowed again: a guard (with
+    # the accelerator: one that has remembered the set as allowed) follows the policy.
+    recovery = pt.tag("bob@x.io", "security.account_recovery")
+    mixed = "to: " + recovery + " / " + pt.tag("x", "analytics")  # two tag sets in ranges
+
+    @pt.guard("security.account_recovery.email")
+    def send(to: Any, extra: Any = None) -> str:
+        return "sent"
+
+    for _ in range(3):  # first calls decide and remember; later ones use that
+        assert send(recovery) == "sent"
+        assert send("plain", [recovery, {"k": recovery}]) == "sent"
+    with pytest.raises(pt.PurposeViolation):
+        send(mixed)  # "analytics" does not allow the recovery email use
+    pt.configure(policy=pt.Policy(prohibited={"security": ["security.account_recovery"]}))
+    for args in [(recovery,), ("plain", [recovery]), ("plain", {"k": recovery})]:
+        with pytest.raises(pt.PurposeViolation):
+            send(*args)
+    pt.configure(policy=pt.Policy())
+    assert send(recovery) == "sent" and send(recovery) == "sent"
+
+
+def test_an_allowed_tagged_call_in_monitor_mode_logs_nothing() -> None:
+    allowed = pt.tag("555-0101", TWO_FACTOR)
+
+    @pt.guard(TWO_FACTOR)
+    def send_code(number: Any) -> str:
+        return "ok"
+
+    with pt.mode("monitor"), capture_logs() as logs:
+        assert [send_code(allowed) for _ in range(3)] == ["ok"] * 3
+        assert send_code(pt.tag("x", ADS)) == "ok"
+    assert len(violations(logs)) == 1
+
+
+def test_a_method_guard_passes_allowed_tagged_arguments_and_stops_others() -> None:
+    class Sender:
+        @pt.guard(TWO_FACTOR)
+        def send(self, number: Any) -> str:
+            return "ok"
+
+    s = Sender()
+    for _ in range(3):
+        assert s.send(pt.tag("555", TWO_FACTOR)) == "ok"
+    with pytest.raises(pt.PurposeViolation):
+        s.send(pt.tag("555", ADS))
