@@ -189,6 +189,161 @@ is_plain_or_tagged(PyObject *o, int depth, Py_ssize_t *budget, PyObject **seen, 
     return 0;
 }
 
+
+/* ---------------------------------------------------------------------------
+ * Ranges in C, for the tagged results of f-string and str.join sites: the same
+ * triples _ranges.place and _ranges.normalize build in Python, for pieces that are
+ * exact str or TaintedStr.  Anything unusual (another str subclass, a malformed
+ * ranges object, touching pieces whose distinct tag sets might compare equal, too
+ * many triples) is left to Python: the functions return NULL with no error set.
+ */
+#define MAX_TRIPS 32
+typedef struct {
+    Py_ssize_t a, b;
+    PyObject *ts; /* borrowed: held by a piece for as long as the placer lives */
+} Trip;
+typedef struct {
+    Trip t[MAX_TRIPS];
+    int n;
+} Placer;
+
+static int
+placer_push(Placer *pl, Py_ssize_t a, Py_ssize_t b, PyObject *ts)
+{
+    if (pl->n) {
+        Trip *last = &pl->t[pl->n - 1];
+        if (last->b == a) {
+            if (last->ts == ts) {
+                last->b = b;
+                return 1;
+            }
+            /* Python merges equal sets too; distinct objects of one size might be */
+            if (PySet_GET_SIZE(last->ts) == PySet_GET_SIZE(ts)) {
+                return 0;
+            }
+        }
+    }
+    if (pl->n == MAX_TRIPS) {
+        return 0;
+    }
+    pl->t[pl->n].a = a;
+    pl->t[pl->n].b = b;
+    pl->t[pl->n].ts = ts;
+    pl->n++;
+    return 1;
+}
+
+/* _ranges.place(out, r, pos, k) for the ranges `r` of a k-long piece at `pos` */
+static int
+placer_place(Placer *pl, PyObject *r, Py_ssize_t pos, Py_ssize_t k)
+{
+    if (PyFrozenSet_CheckExact(r)) {
+        return k == 0 || placer_push(pl, pos, pos + k, r);
+    }
+    if (!PyTuple_CheckExact(r)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(r); i++) {
+        PyObject *tr = PyTuple_GET_ITEM(r, i);
+        if (!PyTuple_CheckExact(tr) || PyTuple_GET_SIZE(tr) != 3 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(tr, 0)) ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(tr, 1)) ||
+            !PyFrozenSet_CheckExact(PyTuple_GET_ITEM(tr, 2))) {
+            return 0;
+        }
+        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(tr, 0));
+        Py_ssize_t b = PyLong_AsSsize_t(PyTuple_GET_ITEM(tr, 1));
+        if ((a == -1 || b == -1) && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        if (a < 0 || b < a || b > k || !placer_push(pl, a + pos, b + pos, PyTuple_GET_ITEM(tr, 2))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* _ranges.normalize: a new reference to the ranges of a `total`-long string, or to
+ * Py_None when nothing is tagged; NULL on error */
+static PyObject *
+placer_ranges(Placer *pl, Py_ssize_t total)
+{
+    if (pl->n == 0) {
+        return Py_NewRef(Py_None);
+    }
+    if (pl->n == 1 && pl->t[0].a == 0 && pl->t[0].b == total) {
+        return Py_NewRef(pl->t[0].ts);
+    }
+    PyObject *out = PyTuple_New(pl->n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < pl->n; i++) {
+        PyObject *tr = Py_BuildValue("(nnO)", pl->t[i].a, pl->t[i].b, pl->t[i].ts);
+        if (tr == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, i, tr);
+    }
+    return out;
+}
+
+/* str.__new__(TaintedStr, plain) with its `_pt_ranges` set (a new reference) */
+static PyObject *
+carrier_new(PyObject *plain, PyObject *ranges)
+{
+    PyObject *args = PyTuple_Pack(1, plain);
+    if (args == NULL) {
+        return NULL;
+    }
+    PyObject *o = PyUnicode_Type.tp_new(carrier, args, NULL);
+    Py_DECREF(args);
+    if (o == NULL) {
+        return NULL;
+    }
+    if (!Py_IS_TYPE(o, carrier)) { /* cannot happen: tp_new of a str subtype */
+        Py_DECREF(o);
+        PyErr_SetString(PyExc_SystemError, "purposetag: str.__new__ gave another type");
+        return NULL;
+    }
+    PyObject **slot = (PyObject **)((char *)o + carrier_off);
+    Py_XSETREF(*slot, Py_NewRef(ranges));
+    return o;
+}
+
+/* `res` (made of `n` pieces, piece i at offset pos[i]) with the pieces' ranges: a
+ * new reference; NULL with no error set when Python should do it */
+static PyObject *
+tag_pieces(PyObject *res, PyObject *const *pieces, const Py_ssize_t *pos, Py_ssize_t n)
+{
+    if (carrier == NULL) {
+        return NULL;
+    }
+    Placer pl;
+    pl.n = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = pieces[i];
+        if (Py_IS_TYPE(p, carrier)) {
+            PyObject *r = *(PyObject **)((char *)p + carrier_off);
+            if (r == NULL || !placer_place(&pl, r, pos[i], PyUnicode_GET_LENGTH(p))) {
+                return NULL;
+            }
+        }
+        else if (!PyUnicode_CheckExact(p)) {
+            return NULL;
+        }
+    }
+    PyObject *r = placer_ranges(&pl, PyUnicode_GET_LENGTH(res));
+    if (r == NULL) {
+        return NULL; /* an error is set */
+    }
+    PyObject *out = r == Py_None ? Py_NewRef(res) : carrier_new(res, r);
+    Py_DECREF(r);
+    return out;
+}
+
 static Py_ssize_t
 start_budget(void)
 {
@@ -241,13 +396,36 @@ join_direct(PyObject *sep, PyObject *items, int *taken)
     }
     Py_ssize_t len = PySequence_Fast_GET_SIZE(items);
     PyObject **it = PySequence_Fast_ITEMS(items);
+    int tagged = 0;
     for (Py_ssize_t i = 0; i < len; i++) {
         if (Py_TYPE(it[i]) != st) {
-            return NULL;
+            if (st != &PyUnicode_Type || carrier == NULL || Py_TYPE(it[i]) != carrier ||
+                len > ITEM_LIMIT) {
+                return NULL;
+            }
+            tagged = 1;
         }
     }
-    *taken = 1;
-    return fn(sep, items);
+    if (!tagged) {
+        *taken = 1;
+        return fn(sep, items);
+    }
+    /* TaintedStr items: join, then their ranges in C (str.join of str runs no
+     * Python code, and the list is ours until we return) */
+    Py_ssize_t at[ITEM_LIMIT], p = 0, ls = PyUnicode_GET_LENGTH(sep);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        at[i] = p;
+        p += PyUnicode_GET_LENGTH(it[i]) + ls;
+    }
+    PyObject *res = fn(sep, items);
+    if (res == NULL || !PyUnicode_CheckExact(res)) {
+        *taken = 1;
+        return res;
+    }
+    PyObject *out = tag_pieces(res, it, at, len);
+    Py_DECREF(res);
+    *taken = out != NULL || PyErr_Occurred();
+    return out;
 }
 
 /* `obj`: getattr(args[0], inner), fetched by the caller before it judged the arguments */
@@ -873,11 +1051,25 @@ site_fstring(SiteObject *self, PyObject *const *args, Py_ssize_t n)
     int kind = (int)PyUnicode_KIND(res);
     char *data = (char *)PyUnicode_DATA(res);
     Py_ssize_t pos = 0;
+    Py_ssize_t at[SITE_STACK]; /* where each piece starts (the first SITE_STACK) */
     for (Py_ssize_t i = 0; i <= n; i++) {
-        if (site_put(res, kind, data, &pos, PyTuple_GET_ITEM(lits, i)) < 0 ||
-            (i < n && site_put(res, kind, data, &pos, args[i]) < 0)) {
+        if (site_put(res, kind, data, &pos, PyTuple_GET_ITEM(lits, i)) < 0) {
             Py_DECREF(res);
             return NULL;
+        }
+        if (i < n && i < SITE_STACK) {
+            at[i] = pos;
+        }
+        if (i < n && site_put(res, kind, data, &pos, args[i]) < 0) {
+            Py_DECREF(res);
+            return NULL;
+        }
+    }
+    if (!exact && n <= SITE_STACK) { /* tagged pieces: their ranges, in C if it can */
+        PyObject *out = tag_pieces(res, args, at, n);
+        if (out != NULL || PyErr_Occurred()) {
+            Py_DECREF(res);
+            return out;
         }
     }
     if (exact) {
@@ -1013,6 +1205,21 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         /* slow(join, items, result): the result is None when not computed yet */
         if (!self->dyn || is_builtin_join(call)) {
             res = PyObject_CallOneArg(call, seq);
+            PyObject *sep = PyCFunction_Check(call) ? PyCFunction_GET_SELF(call) : NULL;
+            if (res != NULL && !plain && sep != NULL && PyUnicode_CheckExact(sep) &&
+                PyUnicode_CheckExact(res) && m <= SITE_STACK) {
+                Py_ssize_t at[SITE_STACK], p = 0, ls = PyUnicode_GET_LENGTH(sep);
+                for (Py_ssize_t i = 0; i < m; i++) {
+                    at[i] = p; /* every item is a str: the join succeeded */
+                    p += PyUnicode_GET_LENGTH(items[i]) + ls;
+                }
+                PyObject *out = tag_pieces(res, items, at, m);
+                if (out != NULL || PyErr_Occurred()) {
+                    Py_DECREF(res);
+                    Py_DECREF(seq);
+                    return out;
+                }
+            }
             if (res != NULL && !plain) {
                 PyObject *joined = res;
                 res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, joined, NULL);

@@ -701,14 +701,15 @@ def test_join_name_goes_straight_to_the_c_join_only_for_plain_items() -> None:
     assert j(", ", ["a", "b"]) == "a, b" and j(b"-", (b"x", b"y")) == b"x-y"
     assert j("", []) == "" and seen == []
     tagged = pt.tag("b", "security.authentication")
+    out = j(", ", ["a", tagged])  # a tagged item: joined and its ranges placed in C
+    assert out == "a, b" and pt.ranges(out) == [(3, 4, pt.tags(tagged))] and seen == []
     for sep, items in [
-        (", ", ["a", tagged]),  # a tagged item
         (pt.tag(",", "security.authentication"), ["a"]),  # a tagged separator
         (", ", iter(["a"])),  # not a list or tuple: Python materialises it
         (b"-", [b"x", bytearray(b"y")]),
     ]:
         assert j(sep, items) == "slow"
-    assert len(seen) == 4
+    assert len(seen) == 3
     with pytest.raises(TypeError, match="sequence item 1: expected str instance, int found"):
         j(", ", ["a", 1])  # plain, not all str: str.join's own error
 

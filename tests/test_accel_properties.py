@@ -27,10 +27,27 @@ P = ("security.authentication", "marketing.email")
 text = st.text(alphabet="ab é€😀{}%", max_size=6)
 
 
+P3 = (*P, ("security.authentication", "marketing.email"))  # a two-purpose tag set too
+
+
 @st.composite
 def maybe_tagged(draw: Any) -> str:
+    """Plain text, text with one tag set, or text whose ranges hold several pieces
+    (tagged and plain, adjacent sets of equal or different sizes)."""
+    kind = draw(st.sampled_from(["plain", "one", "pieces"]))
+    if kind == "pieces":
+        out = ""
+        for _ in range(draw(st.integers(1, 4))):
+            s = draw(st.text(alphabet="ab é€😀", min_size=1, max_size=3))
+            which = draw(st.sampled_from([None, *P3]))
+            if which is None:
+                out += s
+            else:
+                purposes = (which,) if isinstance(which, str) else which
+                out += pt.tag(s, *purposes)
+        return out
     s = draw(text)
-    if s and draw(st.booleans()):
+    if s and kind == "one":
         return pt.tag(s, draw(st.sampled_from(P)))  # type: ignore[no-any-return]
     return s
 
