@@ -107,6 +107,12 @@ def declassify(value: T, *purposes: str, reason: str) -> T:
             "declassify() needs a non-empty reason= naming the legal basis, "
             "e.g. reason='user opted in to marketing email on 2026-01-05'"
         )
+    if _carriers.deep_tags(reason):
+        raise PolicyError(
+            "declassify(reason=...) is tagged data: the reason is logged with the audit "
+            "event, so it must be plain text naming the legal basis, not personal data"
+        )
+    reason = str.__str__(reason)
     if not purposes:
         raise PolicyError("declassify() needs at least one purpose to add")
     added = frozenset(validate_purpose(p, " (declassify)") for p in purposes)

@@ -46,11 +46,19 @@ def describe(tags: Iterable[Tag]) -> dict[str, list[str]]:
 
 
 def emit(level: str, event: str, **fields: Any) -> None:
-    """Send one event; merges `structlog.contextvars`; never raises into the host."""
+    """Send one event; merges `structlog.contextvars`; never raises into the host.
+
+    The event goes out redacted (`redact_tagged`): a tagged value the application
+    bound into the context, or handed us as metadata, is not repeated raw in our own
+    events, whatever processors the application configured.
+    """
     try:
+        from ._redact import redact_tagged
+
         ctx = structlog.contextvars.get_contextvars()
         merged = {**ctx, **fields} if ctx else fields
-        getattr(logger(), level)(event, **merged)
+        merged = dict(redact_tagged(None, level, {"event": event, **merged}))
+        getattr(logger(), level)(merged.pop("event"), **merged)
     except Exception:  # a broken logger must not break the application
         pass
 

@@ -37,7 +37,7 @@ from ._context import (
     scoped_agen,
     scoped_gen,
 )
-from ._errors import PolicyError, PurposeTagError, PurposeViolation
+from ._errors import PolicyError, PurposeTagError, PurposeViolation, shown
 from ._proxy import TaggedValue
 from ._purposes import validate_purpose
 from ._ranges import TagSet
@@ -491,7 +491,11 @@ def check(value: T, use: str | None = None, *, sink: str | None = None) -> T:
     if use is not None:
         use = validate_purpose(use, " in pt.check(...)")
     if sink is not None and (not isinstance(sink, str) or not sink):
-        raise PolicyError(f"pt.check(sink=...) takes a non-empty str, got {sink!r}")
+        raise PolicyError(f"pt.check(sink=...) takes a non-empty str, got {shown(sink)}")
+    if sink is not None and type(sink) is not str:
+        if shown(sink).startswith("<tagged"):  # a name that is data would be logged
+            raise PolicyError("pt.check(sink=...) is a tagged value: name the sink plainly")
+        sink = str.__str__(sink)
     try:
         mode = effective_mode()
         if mode == "off":
@@ -581,10 +585,10 @@ def dotted_name(value: object, where: str, key: str) -> str:
         or not all(part.isidentifier() for part in value.split("."))
     ):
         raise PolicyError(
-            f"{where}: {key} = {value!r} must be a dotted Python name "
+            f"{where}: {key} = {shown(value)} must be a dotted Python name "
             f"like {'adsdk.audiences' if key == 'module' else 'Audience.upload'}"
         )
-    return value
+    return str.__str__(value)  # a name: no tags on it
 
 
 def guard_function(module: str, qualname: str, use: str, *, mode: Mode | None = None) -> None:

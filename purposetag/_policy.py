@@ -34,9 +34,9 @@ def _norm_map(raw: object, where: str) -> dict[str, frozenset[str]]:
             uses = [uses]
         if not isinstance(uses, Iterable) or isinstance(uses, Mapping | bytes):
             raise PolicyError(
-                f"{where} {key!r}: must be a list of purposes, got a {type(uses).__name__}"
+                f"{where} {k!r}: must be a list of purposes, got a {type(uses).__name__}"
             )
-        vals = frozenset(validate_purpose(u, f" in {where} {key!r}") for u in uses)
+        vals = frozenset(validate_purpose(u, f" in {where} {k!r}") for u in uses)
         out[k] = out.get(k, frozenset()) | vals
     return out
 

@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from ._errors import PolicyError
+from ._errors import PolicyError, shown
 from ._purposes import validate_purpose, validate_purposes
 
 _Key = tuple[frozenset[str], "str | None", "str | None", "str | None"]
@@ -27,6 +27,13 @@ def _check_label(name: str, value: object) -> str | None:
         )
     if not value:
         raise PolicyError(f"Tag {name}= must be a non-empty str or None, got ''")
+    if name != "subject" and type(value) is not str and shown(value).startswith("<tagged"):
+        # a label describes data and is logged with every event: it must not be data
+        raise PolicyError(
+            f"Tag {name}= is a tagged value: pass a plain label such as "
+            f"{'user.contact.email' if name == 'category' else 'settings.two_factor'!r}, "
+            "not data"
+        )
     plain = str.__str__(value)
     if name == "subject" and (_EMAIL.fullmatch(plain) or _PHONE.fullmatch(plain)):
         # the message must not repeat it: it is the personal data we protect

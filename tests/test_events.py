@@ -160,3 +160,66 @@ def test_no_raw_value_through_check_and_truncation(value: str) -> None:
     assert logs
     for e in logs:
         assert value not in _structure(e)
+
+
+def _metadata_calls(tagged: Any) -> list[Any]:
+    """Entry points where a user might hand a tagged value as a name or label."""
+    v = pt.tag("x", P)
+    return [
+        lambda: pt.tag("x", tagged),  # as a purpose
+        lambda: pt.tag("x", P, category=tagged),
+        lambda: pt.tag("x", P, source=tagged),
+        lambda: pt.check(v, ADS, sink=tagged),
+        lambda: pt.check(v, tagged),
+        lambda: pt.declassify(v, ADS, reason="opt-in by " + tagged),
+        lambda: pt.guard(tagged),
+        lambda: pt.guard_function(tagged, "f", ADS),
+        lambda: pt.guard_function("m", "f", tagged),
+        lambda: pt.Policy({P: [tagged]}),
+        lambda: pt.Policy({tagged: [P]}),
+        lambda: pt.tag("x", {"purpose": tagged}),  # not even a str
+    ]
+
+
+@settings(max_examples=25)
+@given(value=st.text(alphabet="abcdefghij@.", min_size=8, max_size=20).map(lambda s: s + "@"))
+def test_no_raw_value_when_tagged_data_is_given_as_a_name_label_or_context(value: str) -> None:
+    # text that is not a valid purpose name: a valid one, even tagged, is accepted as
+    # the identifier it is (see the test below); anything else must never be echoed
+    assume("@" in value and value not in P + ADS)
+    tagged = pt.tag(value, P)
+    texts: list[str] = []
+    with capture_logs() as logs, pt.mode("monitor"):
+        for call in _metadata_calls(tagged):
+            try:
+                call()
+            except pt.PolicyError as exc:
+                texts.append(f"{exc}\n{exc!r}")
+        structlog.contextvars.bind_contextvars(user=tagged, nested={"who": [tagged]})
+        try:
+            upload(pt.tag("x", P))
+        finally:
+            structlog.contextvars.clear_contextvars()
+    assert logs and texts  # things were reported and refused
+    texts.extend(_structure(e) for e in logs)
+    for text in texts:
+        assert value not in text
+
+
+def test_tagged_labels_and_reasons_are_refused_but_tagged_valid_purposes_are_plain_names() -> None:
+    email = pt.tag("ada@example.com", P)
+    for call in _metadata_calls(email)[1:3] + _metadata_calls(email)[5:6]:
+        with pytest.raises(pt.PolicyError, match="tagged"):
+            call()
+    t = next(iter(pt.tags(pt.tag("x", pt.tag("marketing.email", P)))))
+    assert t.purposes == frozenset({"marketing.email"})
+    assert all(type(p) is str for p in t.purposes)
+    with capture_logs() as logs:
+        structlog.contextvars.bind_contextvars(request_id="r-1", user=email)
+        try:
+            with pt.mode("monitor"):
+                upload(pt.tag("x", P))
+        finally:
+            structlog.contextvars.clear_contextvars()
+    (event,) = [e for e in logs if e["event"] == "purpose_violation"]
+    assert event["request_id"] == "r-1" and event["user"].startswith("[tagged")
