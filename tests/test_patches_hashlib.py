@@ -75,3 +75,20 @@ def test_hmac_class_with_patched_digestmod() -> None:
 
 def test_pbkdf2() -> None:
     assert pt.tags(hashlib.pbkdf2_hmac("sha256", E, b"salt", 10)) == TAGS
+
+
+def test_file_digest_of_a_memory_file_keeps_its_tags() -> None:
+    import io
+
+    email = pt.tag(b"bob@example.com", "account.recovery")
+    f = io.BytesIO()
+    f.write(b"header:")
+    f.write(email)
+    h = hashlib.file_digest(f, "sha256")
+    want = hashlib.sha256.__wrapped__(b"header:bob@example.com").hexdigest()
+    assert h.hexdigest() == want and pt.tags(h.hexdigest()) == pt.tags(email)
+    h2 = hashlib.file_digest(io.BytesIO(email), hashlib.sha256)  # a constructor, not a name
+    assert pt.tags(h2.digest()) == pt.tags(email)
+    plain = hashlib.file_digest(io.BytesIO(b"x"), "sha256")
+    assert not pt.is_tagged(plain.hexdigest())
+    assert plain.hexdigest() == hashlib.sha256.__wrapped__(b"x").hexdigest()

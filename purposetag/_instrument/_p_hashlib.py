@@ -212,6 +212,31 @@ def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fast(digest, fast=orig)
 
 
+def _file_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """``hashlib.file_digest``: a `BytesIO` is hashed through ``getbuffer()`` (a
+    memoryview, no tags); the memory file's marks give the digest its tags."""
+
+    def file_digest(fileobj: Any, digest: Any, /, **kwargs: Any) -> Any:
+        h = orig(fileobj, digest, **kwargs)
+        marks = getattr(fileobj, "_pt_marks", None)  # a patched memory file's tagged writes
+        if marks is None:
+            return h
+        try:
+            tags = R.union_all(ts for _a, _b, ts in marks.items)
+            if tags:
+                if isinstance(h, TaggedHash) or (_CHash is not None and type(h) is _CHash):
+                    h._pt_tags = R.union_all((h._pt_tags, tags))
+                    return h
+                return _wrap(h, tags)
+        except Exception as exc:
+            fallback("hashlib.file_digest", exc)
+        return h
+
+    file_digest.__doc__ = orig.__doc__
+    file_digest.__wrapped__ = orig  # type: ignore[attr-defined]
+    return file_digest
+
+
 def apply() -> None:
     for name in _CONSTRUCTORS:
         fn = getattr(hashlib, name, None)
@@ -221,5 +246,6 @@ def apply() -> None:
     patch(hashlib, "pbkdf2_hmac", tagging_wrapper(hashlib.pbkdf2_hmac, "hashlib.pbkdf2_hmac"))
     if hasattr(hashlib, "scrypt"):
         patch(hashlib, "scrypt", tagging_wrapper(hashlib.scrypt, "hashlib.scrypt"))
+    patch(hashlib, "file_digest", _file_digest(hashlib.file_digest))
     patch(hmac, "new", _hmac_new(hmac.new))
     patch(hmac, "digest", _hmac_digest(hmac.digest))
