@@ -45,6 +45,11 @@ def describe(tags: Iterable[Tag]) -> dict[str, list[str]]:
     }
 
 
+#: Lists that also receive every event emitted (the pytest plugin's
+#: ``purposetag_events`` fixture), whatever logger is configured.
+taps: list[list[dict[str, Any]]] = []
+
+
 def emit(level: str, event: str, **fields: Any) -> None:
     """Send one event; merges `structlog.contextvars`; never raises into the host.
 
@@ -58,6 +63,8 @@ def emit(level: str, event: str, **fields: Any) -> None:
         ctx = structlog.contextvars.get_contextvars()
         merged = {**ctx, **fields} if ctx else fields
         merged = dict(redact_tagged(None, level, {"event": event, **merged}))
+        for tap in taps:
+            tap.append({**merged, "log_level": level})
         getattr(logger(), level)(merged.pop("event"), **merged)
     except Exception:  # a broken logger must not break the application
         pass

@@ -51,6 +51,13 @@ def update(**changes: Any) -> Settings:
     return _current
 
 
+def restore(snapshot: Settings) -> None:
+    """Put back a snapshot taken with `current()` (the pytest plugin, after each test)."""
+    global _current
+    _current = snapshot
+    follow_settings(_current.max_items, _current.max_depth, _current.policy)
+
+
 def reset() -> None:
     """Back to defaults (for tests)."""
     global _current

@@ -10,7 +10,8 @@ Options (each with a matching ini key):
 Marker ``@pytest.mark.purposetag(mode="monitor", use="marketing")`` runs one test
 inside ``pt.mode(...)`` / ``pt.processing(...)``.  Fixture ``purposetag_events``
 yields the list of purposetag events (violations, declassifications, untags)
-logged while the test ran.
+logged while the test ran, whatever logger is configured.  Settings a test changes
+with ``pt.configure`` are put back after it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-import structlog
 
 _MODES = ("enforce", "monitor", "off")
 
@@ -75,6 +75,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _purposetag_settings() -> Iterator[None]:
+    """What a test sets with `pt.configure` is undone after it (session settings stay)."""
+    from purposetag import _settings
+
+    saved = _settings.current()
+    try:
+        yield
+    finally:
+        _settings.restore(saved)
+
+
+@pytest.fixture(autouse=True)
 def _purposetag_marker(request: pytest.FixtureRequest) -> Iterator[None]:
     marker = request.node.get_closest_marker("purposetag")
     if marker is None:
@@ -98,10 +110,16 @@ def _purposetag_marker(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def purposetag_events() -> Iterator[list[dict[str, Any]]]:
-    """The purposetag events logged during the test (a live list)."""
-    with structlog.testing.capture_logs() as logs:
-        events: list[dict[str, Any]] = _PurposeEvents(logs)
-        yield events
+    """The purposetag events logged during the test (a live list), whatever logger
+    `pt.configure(logger=...)` set: each event as it was sent, with ``log_level``."""
+    from purposetag import _events
+
+    logs: list[dict[str, Any]] = []
+    _events.taps.append(logs)
+    try:
+        yield _PurposeEvents(logs)
+    finally:
+        _events.taps.remove(logs)
 
 
 class _PurposeEvents(list):  # type: ignore[type-arg]

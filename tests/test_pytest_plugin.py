@@ -70,3 +70,45 @@ def test_compatible_use_passes():
     result.assert_outcomes(passed=1)
     broken = pytester.runpytest("--purposetag-config=missing.toml")
     assert broken.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_configure_in_a_test_is_undone_and_events_are_seen_with_any_logger(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+import purposetag as pt
+pt.configure(policy=pt.Policy({"security.authentication": ["analytics"]}))
+"""
+    )
+    pytester.makepyfile(
+        """
+import logging
+import pytest
+import purposetag as pt
+
+@pt.guard("marketing.advertising")
+def upload(v):
+    return "uploaded"
+
+@pt.guard("analytics")
+def count(v):
+    return 1
+
+def phone():
+    return pt.tag("+1 555 0100", "security.authentication")
+
+def test_a_configures_monitor_and_a_stdlib_logger(purposetag_events):
+    pt.configure(mode="monitor", logger=logging.getLogger("quiet"))
+    assert upload(phone()) == "uploaded"
+    assert [e["event"] for e in purposetag_events] == ["purpose_violation"]
+    assert purposetag_events[0]["log_level"] == "warning"
+
+def test_b_runs_with_the_session_settings_again():
+    with pytest.raises(pt.PurposeViolation):
+        upload(phone())
+    assert count(phone()) == 1  # the conftest policy is still there
+"""
+    )
+    result = pytester.runpytest("-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
