@@ -1717,6 +1717,275 @@ static PyType_Spec hash_spec = {
     .slots = hash_slots,
 };
 
+/* ---------------------------------------------------------------------------
+ * tag_deep(value, tags, keys): `_patching._tag_deep` for the bulk of a parsed
+ * document.  Exact dicts and lists are rebuilt here, each exact str becoming a
+ * new TaintedStr whose ranges are `tags` (the one shared, interned frozenset),
+ * the exact scalars of `_SCALARS` are kept, and a plain dict key is tagged once
+ * per distinct text through `keys` (plain key -> tagged key), as in Python.
+ * Every other value (subclasses, tuples, bytes, proxies, tagged strings, and
+ * anything deeper than TAG_DEPTH containers) is handed, with `tags` and `keys`,
+ * to the Python `_tag_deep`, which is the reference.
+ *
+ * The TaintedStr type, the offset of its `_pt_ranges` slot and the Python
+ * function are given once by `set_tag_deep` (nothing here imports purposetag).
+ * A new TaintedStr is made exactly as ``str.__new__(TaintedStr, s)`` makes it:
+ * str's own tp_new called with the subtype.
+ *
+ * The Python callback can run any code, which may change the containers being
+ * walked: every item is held while it is worked on, a list's size is read again
+ * at each step (as a list iterator does), and a dict that changes under us raises
+ * what a dict iterator raises.
+ */
+#define TAG_DEPTH 64
+
+static PyTypeObject *td_type = NULL; /* TaintedStr */
+static Py_ssize_t td_offset = 0;     /* its _pt_ranges slot */
+static PyObject *td_slow = NULL;     /* _patching._tag_deep */
+
+typedef struct {
+    PyTypeObject *type; /* these three: the call's own references (see sp_tag_deep) */
+    PyObject *slow;
+    Py_ssize_t offset;
+    PyObject *tags;
+    PyObject *keys;
+    PyObject *args; /* (s,): str's tp_new argument, reused (td_str); NULL before the first */
+} TagDeep;
+
+#define IS_SCALAR(o)                                                                      \
+    (Py_TYPE(o) == &PyLong_Type || Py_TYPE(o) == &PyFloat_Type || (o) == Py_None ||       \
+     Py_TYPE(o) == &PyBool_Type || Py_TYPE(o) == &PyComplex_Type)
+
+/* ``o = str.__new__(TaintedStr, s); o._pt_ranges = tags`` for an exact str `s`.
+ * The argument tuple str's tp_new reads is made once per call of tag_deep and
+ * refilled while nothing else holds it (as zip() reuses its result tuple): a
+ * tuple per string was a sixth of the time.  Only exact str go in, so a tuple the
+ * GC untracked needs no tracking again. */
+static PyObject *
+td_str(TagDeep *c, PyObject *s)
+{
+    if (c->args != NULL && Py_REFCNT(c->args) == 1) {
+        PyObject *old = PyTuple_GET_ITEM(c->args, 0);
+        PyTuple_SET_ITEM(c->args, 0, Py_NewRef(s));
+        Py_DECREF(old); /* a str: its dealloc runs no Python code */
+    }
+    else {
+        Py_XSETREF(c->args, PyTuple_Pack(1, s));
+        if (c->args == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *o = PyUnicode_Type.tp_new(c->type, c->args, NULL);
+    if (o == NULL) {
+        return NULL;
+    }
+    if (Py_TYPE(o) != c->type) { /* str's tp_new always makes the subtype it is given */
+        Py_DECREF(o);
+        PyErr_SetString(PyExc_SystemError, "purposetag tag_deep: str.__new__ made another type");
+        return NULL;
+    }
+    PyObject **slot = (PyObject **)((char *)o + c->offset);
+    Py_XSETREF(*slot, Py_NewRef(c->tags)); /* a new object: the slot was empty */
+    return o;
+}
+
+static PyObject *
+td_slow_call(TagDeep *c, PyObject *v)
+{
+    PyObject *stack[3] = {v, c->tags, c->keys};
+    return PyObject_Vectorcall(c->slow, stack, 3, NULL);
+}
+
+static PyObject *td_dict(TagDeep *c, PyObject *d, int depth);
+static PyObject *td_list(TagDeep *c, PyObject *l, int depth);
+
+/* The caller holds a reference to `v`. */
+static PyObject *
+td_value(TagDeep *c, PyObject *v, int depth)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type) {
+        return td_str(c, v);
+    }
+    if (IS_SCALAR(v)) {
+        return Py_NewRef(v);
+    }
+    if (depth > 0 && (t == &PyDict_Type || t == &PyList_Type)) {
+        /* each level counts against the recursion limit as a Python call of
+         * _tag_deep would, so a document Python cannot walk fails here too */
+        if (Py_EnterRecursiveCall(" while tagging a parsed document")) {
+            return NULL;
+        }
+        PyObject *res = t == &PyDict_Type ? td_dict(c, v, depth - 1) : td_list(c, v, depth - 1);
+        Py_LeaveRecursiveCall();
+        return res;
+    }
+    return td_slow_call(c, v);
+}
+
+static PyObject *
+td_list(TagDeep *c, PyObject *list, int depth)
+{
+    PyObject *out = PyList_New(0); /* grown by appends, like the Python loop's list */
+    if (out == NULL) {
+        return NULL;
+    }
+    /* the size is read at each step: a callback may have changed the list */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *v = Py_NewRef(PyList_GET_ITEM(list, i));
+        PyObject *o = td_value(c, v, depth);
+        Py_DECREF(v);
+        if (o == NULL) {
+            goto error;
+        }
+        int rc = PyList_Append(out, o);
+        Py_DECREF(o);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* the tagged copy of the plain key `k`, shared through c->keys */
+static PyObject *
+td_key(TagDeep *c, PyObject *k)
+{
+    PyObject *tk = PyDict_GetItemWithError(c->keys, k);
+    if (tk != NULL && tk != Py_None) {
+        return Py_NewRef(tk);
+    }
+    if (tk == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    tk = td_str(c, k);
+    if (tk != NULL && PyDict_SetItem(c->keys, k, tk) < 0) {
+        Py_CLEAR(tk);
+    }
+    return tk;
+}
+
+static PyObject *
+td_dict(TagDeep *c, PyObject *d, int depth)
+{
+    PyObject *new = PyDict_New();
+    if (new == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = 0, size = PyDict_GET_SIZE(d), left = size;
+    PyObject *k, *v;
+    for (;;) {
+        /* a dict iterator's checks, in its order: before every step (the last, which
+         * ends the loop, too) the size, then an item it did not count on */
+        if (PyDict_GET_SIZE(d) != size) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            goto error;
+        }
+        if (!PyDict_Next(d, &pos, &k, &v)) {
+            break;
+        }
+        if (left-- == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+            goto error;
+        }
+        /* borrowed from `d`, which a callback (for the key or the value) may change */
+        Py_INCREF(k);
+        Py_INCREF(v);
+        PyObject *tk = Py_TYPE(k) == &PyUnicode_Type ? td_key(c, k) : td_value(c, k, depth);
+        Py_DECREF(k);
+        if (tk == NULL) {
+            Py_DECREF(v);
+            goto error;
+        }
+        PyObject *o = td_value(c, v, depth);
+        Py_DECREF(v);
+        if (o == NULL) {
+            Py_DECREF(tk);
+            goto error;
+        }
+        int rc = PyDict_SetItem(new, tk, o);
+        Py_DECREF(tk);
+        Py_DECREF(o);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    return new;
+error:
+    Py_DECREF(new);
+    return NULL;
+}
+
+static PyObject *
+sp_tag_deep(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "tag_deep(value, tags, keys) takes 3 arguments");
+        return NULL;
+    }
+    if (td_slow == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "purposetag: tag_deep used before set_tag_deep");
+        return NULL;
+    }
+    /* the call keeps what it uses: set_tag_deep, which Python code could run, may
+     * replace the globals */
+    TagDeep c = {(PyTypeObject *)Py_NewRef(td_type), Py_NewRef(td_slow), td_offset, args[1],
+                 args[2], NULL};
+    PyObject *res;
+    if (PyFrozenSet_CheckExact(args[1]) && PyDict_CheckExact(args[2])) {
+        res = td_value(&c, args[0], TAG_DEPTH);
+    }
+    else { /* not what tag_deep passes: all of it to Python */
+        res = td_slow_call(&c, args[0]);
+    }
+    Py_XDECREF(c.args);
+    Py_DECREF(c.type);
+    Py_DECREF(c.slow);
+    return res;
+}
+
+static PyObject *
+sp_set_tag_deep(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *tp, *slow;
+    if (!PyArg_ParseTuple(args, "OO:set_tag_deep", &tp, &slow)) {
+        return NULL;
+    }
+    /* a direct Python subclass of str, with no items of its own */
+    if (!PyType_Check(tp) || !PyType_HasFeature((PyTypeObject *)tp, Py_TPFLAGS_HEAPTYPE) ||
+        ((PyTypeObject *)tp)->tp_base != &PyUnicode_Type ||
+        ((PyTypeObject *)tp)->tp_itemsize != 0 || !PyCallable_Check(slow)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "set_tag_deep(tainted_str, slow): a Python subclass of str and a callable");
+        return NULL;
+    }
+    PyTypeObject *t = (PyTypeObject *)tp;
+    /* its own `_pt_ranges`: a writable object slot (T_OBJECT_EX, as __slots__ makes)
+     * inside the instance, after str's part */
+    PyObject *d = t->tp_dict == NULL ? NULL : PyDict_GetItemString(t->tp_dict, "_pt_ranges");
+    if (d == NULL || Py_TYPE(d) != &PyMemberDescr_Type) {
+        PyErr_SetString(PyExc_TypeError, "set_tag_deep: _pt_ranges is not a slot of the type");
+        return NULL;
+    }
+    PyMemberDescrObject *md = (PyMemberDescrObject *)d;
+    PyMemberDef *m = md->d_member;
+    Py_ssize_t off = m == NULL ? -1 : m->offset;
+    if (md->d_common.d_type != t || m == NULL || m->type != T_OBJECT_EX ||
+        (m->flags & READONLY) || m->name == NULL || strcmp(m->name, "_pt_ranges") != 0 ||
+        off < PyUnicode_Type.tp_basicsize || off % (Py_ssize_t)sizeof(PyObject *) != 0 ||
+        off + (Py_ssize_t)sizeof(PyObject *) > t->tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError, "set_tag_deep: _pt_ranges is not the expected slot");
+        return NULL;
+    }
+    Py_XSETREF(td_type, (PyTypeObject *)Py_NewRef(tp));
+    td_offset = off;
+    Py_XSETREF(td_slow, Py_NewRef(slow));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 sp_set_hash_twin(PyObject *Py_UNUSED(module), PyObject *args)
 {
@@ -2249,6 +2518,12 @@ static PyMethodDef module_methods[] = {
     {"drop_finalizer", sp_drop_finalizer, METH_O,
      "drop_finalizer(cls): cls's instances skip the finalizer it inherited (its "
      "subclasses still get it)."},
+    {"tag_deep", (PyCFunction)(void (*)(void))sp_tag_deep, METH_FASTCALL,
+     "tag_deep(value, tags, keys): _patching._tag_deep, exact dicts, lists, str and "
+     "scalars in C, everything else through the Python function given to set_tag_deep."},
+    {"set_tag_deep", sp_set_tag_deep, METH_VARARGS,
+     "set_tag_deep(tainted_str, slow): the TaintedStr type (its _pt_ranges slot is checked) "
+     "and the Python _tag_deep, for tag_deep."},
     {"set_limits", sp_set_limits, METH_VARARGS,
      "set_limits(max_items, max_depth): the scanner's limits; beyond them C leaves a call "
      "to Python (which reports the truncation)."},

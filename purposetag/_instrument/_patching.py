@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import _events
+from .. import _accel, _events
 from .. import _ranges as R
 from .._accel import fast
 from .._formatting import deep_union
@@ -137,7 +137,7 @@ def tag_deep(value: Any, tags: TagSet) -> Any:
     """
     if not tags:
         return value
-    return _tag_deep(value, intern_tags(tags), {})
+    return _deep(value, intern_tags(tags), {})
 
 
 def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
@@ -205,6 +205,23 @@ def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
             return t._make(items)
         return tuple(items)
     return value
+
+
+def _c_tag_deep() -> Callable[[Any, TagSet, dict[str, str]], Any]:
+    """`_tag_deep` in C (its dicts, lists, strings and numbers; the rest calls back
+    the Python function), or the Python function itself when the accelerator is not
+    loaded or does not accept `TaintedStr` (its `_pt_ranges` slot is checked)."""
+    if _accel._C is None:
+        return _tag_deep
+    try:
+        _accel._C.set_tag_deep(TaintedStr, _tag_deep)
+    except (AttributeError, TypeError):  # pragma: no cover - an unexpected TaintedStr
+        return _tag_deep
+    fn: Callable[[Any, TagSet, dict[str, str]], Any] = _accel._C.tag_deep
+    return fn
+
+
+_deep = _c_tag_deep()
 
 
 def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) -> Callable[..., Any]:
