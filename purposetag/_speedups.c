@@ -99,6 +99,37 @@ is_plain(PyObject *o, int depth, Py_ssize_t *budget)
     return 0;
 }
 
+/* The offset of `tp`'s `_pt_ranges` slot: `tp` must be a direct Python subclass of
+ * str whose own `_pt_ranges` is a writable object slot (T_OBJECT_EX, as __slots__
+ * makes) inside the instance, after str's part.  -1 with a TypeError otherwise. */
+static Py_ssize_t
+carrier_slot(PyObject *tp, const char *who)
+{
+    if (!PyType_Check(tp) || !PyType_HasFeature((PyTypeObject *)tp, Py_TPFLAGS_HEAPTYPE) ||
+        ((PyTypeObject *)tp)->tp_base != &PyUnicode_Type ||
+        ((PyTypeObject *)tp)->tp_itemsize != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: a Python subclass of str with a _pt_ranges slot", who);
+        return -1;
+    }
+    PyTypeObject *t = (PyTypeObject *)tp;
+    PyObject *d = t->tp_dict == NULL ? NULL : PyDict_GetItemString(t->tp_dict, "_pt_ranges");
+    if (d == NULL || Py_TYPE(d) != &PyMemberDescr_Type) {
+        PyErr_Format(PyExc_TypeError, "%s: _pt_ranges is not a slot of the type", who);
+        return -1;
+    }
+    PyMemberDescrObject *md = (PyMemberDescrObject *)d;
+    PyMemberDef *m = md->d_member;
+    Py_ssize_t off = m == NULL ? -1 : m->offset;
+    if (md->d_common.d_type != t || m == NULL || m->type != T_OBJECT_EX ||
+        (m->flags & READONLY) || m->name == NULL || strcmp(m->name, "_pt_ranges") != 0 ||
+        off < PyUnicode_Type.tp_basicsize || off % (Py_ssize_t)sizeof(PyObject *) != 0 ||
+        off + (Py_ssize_t)sizeof(PyObject *) > t->tp_basicsize) {
+        PyErr_Format(PyExc_TypeError, "%s: _pt_ranges is not the expected slot", who);
+        return -1;
+    }
+    return off;
+}
+
 /* Tagged strings a guard may pass on (Fast's `allowed`).  `carrier` is TaintedStr,
  * `carrier_off` the offset of its `_pt_ranges` slot (set_carrier); `cur_policy` the
  * policy in force (set_policy, called by _settings on every change). */
@@ -1954,30 +1985,12 @@ sp_set_tag_deep(PyObject *Py_UNUSED(module), PyObject *args)
     if (!PyArg_ParseTuple(args, "OO:set_tag_deep", &tp, &slow)) {
         return NULL;
     }
-    /* a direct Python subclass of str, with no items of its own */
-    if (!PyType_Check(tp) || !PyType_HasFeature((PyTypeObject *)tp, Py_TPFLAGS_HEAPTYPE) ||
-        ((PyTypeObject *)tp)->tp_base != &PyUnicode_Type ||
-        ((PyTypeObject *)tp)->tp_itemsize != 0 || !PyCallable_Check(slow)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "set_tag_deep(tainted_str, slow): a Python subclass of str and a callable");
+    if (!PyCallable_Check(slow)) {
+        PyErr_SetString(PyExc_TypeError, "set_tag_deep(tainted_str, slow): slow is a callable");
         return NULL;
     }
-    PyTypeObject *t = (PyTypeObject *)tp;
-    /* its own `_pt_ranges`: a writable object slot (T_OBJECT_EX, as __slots__ makes)
-     * inside the instance, after str's part */
-    PyObject *d = t->tp_dict == NULL ? NULL : PyDict_GetItemString(t->tp_dict, "_pt_ranges");
-    if (d == NULL || Py_TYPE(d) != &PyMemberDescr_Type) {
-        PyErr_SetString(PyExc_TypeError, "set_tag_deep: _pt_ranges is not a slot of the type");
-        return NULL;
-    }
-    PyMemberDescrObject *md = (PyMemberDescrObject *)d;
-    PyMemberDef *m = md->d_member;
-    Py_ssize_t off = m == NULL ? -1 : m->offset;
-    if (md->d_common.d_type != t || m == NULL || m->type != T_OBJECT_EX ||
-        (m->flags & READONLY) || m->name == NULL || strcmp(m->name, "_pt_ranges") != 0 ||
-        off < PyUnicode_Type.tp_basicsize || off % (Py_ssize_t)sizeof(PyObject *) != 0 ||
-        off + (Py_ssize_t)sizeof(PyObject *) > t->tp_basicsize) {
-        PyErr_SetString(PyExc_TypeError, "set_tag_deep: _pt_ranges is not the expected slot");
+    Py_ssize_t off = carrier_slot(tp, "set_tag_deep");
+    if (off < 0) {
         return NULL;
     }
     Py_XSETREF(td_type, (PyTypeObject *)Py_NewRef(tp));
@@ -2472,20 +2485,11 @@ sp_drop_finalizer(PyObject *Py_UNUSED(module), PyObject *cls)
 static PyObject *
 sp_set_carrier(PyObject *Py_UNUSED(module), PyObject *cls)
 {
-    /* TaintedStr: a str subclass whose `_pt_ranges` is a slot (an object member) */
-    PyObject *d = PyType_Check(cls) ? PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict,
-                                                           "_pt_ranges")
-                                    : NULL; /* borrowed */
-    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type) ||
-        !PyType_IsSubtype((PyTypeObject *)cls, &PyUnicode_Type) ||
-        ((PyMemberDescrObject *)d)->d_common.d_type != (PyTypeObject *)cls ||
-        ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX ||
-        ((PyMemberDescrObject *)d)->d_member->offset <= 0) {
-        PyErr_SetString(PyExc_TypeError,
-                        "set_carrier(cls): a str subclass with a `_pt_ranges` slot");
+    Py_ssize_t off = carrier_slot(cls, "set_carrier");
+    if (off < 0) {
         return NULL;
     }
-    carrier_off = ((PyMemberDescrObject *)d)->d_member->offset;
+    carrier_off = off;
     Py_XSETREF(carrier, (PyTypeObject *)Py_NewRef(cls));
     Py_RETURN_NONE;
 }
