@@ -14,6 +14,7 @@ from typing import Any
 
 from ._errors import PolicyError
 from ._purposes import ancestors, validate_purpose, within
+from ._safe_repr import safe_repr
 from ._tags import Tag
 
 _TOP_KEYS = frozenset({"compatible", "prohibited", "mode", "sinks"})
@@ -34,9 +35,10 @@ def _norm_map(raw: object, where: str) -> dict[str, frozenset[str]]:
             uses = [uses]
         if not isinstance(uses, Iterable) or isinstance(uses, Mapping | bytes):
             raise PolicyError(
-                f"{where} {k!r}: must be a list of purposes, got a {type(uses).__name__}"
+                f"{where} {safe_repr(key)}: must be a list of purposes, "
+                f"got a {type(uses).__name__}"
             )
-        vals = frozenset(validate_purpose(u, f" in {where} {k!r}") for u in uses)
+        vals = frozenset(validate_purpose(u, f" in {where} {safe_repr(key)}") for u in uses)
         out[k] = out.get(k, frozenset()) | vals
     return out
 

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from ._errors import PolicyError, shown
+from ._errors import PolicyError
+from ._safe_repr import safe_repr
 
 _PURPOSE_RE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
 _EXAMPLE = "lowercase dotted words like 'security.authentication.two_factor'"
@@ -21,13 +22,13 @@ def validate_purpose(name: object, where: str = "") -> str:
         return name
     if not isinstance(name, str):
         raise PolicyError(
-            f"purpose {shown(name)}{where} is a {type(name).__name__}, not a str: "
+            f"purpose {safe_repr(name)}{where} is a {type(name).__name__}, not a str: "
             f"purposes are {_EXAMPLE}"
         )
-    text = shown(name)  # before the copy below: a tagged name is described, not quoted
-    name = str.__str__(name)  # a purpose name is an identifier: no tags on it
-    if _PURPOSE_RE.fullmatch(name) is None:
-        raise PolicyError(f"purpose {text}{where}: must be {_EXAMPLE}")
+    plain = str.__str__(name)
+    if _PURPOSE_RE.fullmatch(plain) is None:
+        raise PolicyError(f"purpose {safe_repr(name)}{where}: must be {_EXAMPLE}")
+    name = plain
     if len(_VALID) < 4096:
         _VALID.add(name)
     return name

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ._accel import follow_settings
 from ._errors import PolicyError
 from ._policy import Policy
+from ._safe_repr import safe_repr
 
 Mode = Literal["enforce", "monitor", "off"]
 MODES: tuple[str, ...] = ("enforce", "monitor", "off")
@@ -18,7 +19,9 @@ ConsentProvider = Callable[[str], Iterable[str]]
 
 def validate_mode(mode: object, where: str = "mode") -> Mode:
     if mode not in MODES:
-        raise PolicyError(f"{where} {mode!r}: must be one of 'enforce', 'monitor', 'off'")
+        raise PolicyError(
+            f"{where} {safe_repr(mode)}: must be one of 'enforce', 'monitor', 'off'"
+        )
     return mode  # type: ignore[return-value]
 
 
@@ -130,7 +133,7 @@ def configure(
         ):
             raise PolicyError(
                 "configure(consent_timeout=...) takes a positive number of seconds or None, "
-                f"got {consent_timeout!r}"
+                f"got {safe_repr(consent_timeout)}"
             )
         changes["consent_timeout"] = None if consent_timeout is None else float(consent_timeout)
     if secret is not _UNSET:
@@ -146,7 +149,9 @@ def configure(
             if value is None:
                 value = getattr(Settings(), name)
             if type(value) is not int or value < 1:
-                raise PolicyError(f"configure({name}=...) takes a positive int, got {value!r}")
+                raise PolicyError(
+                    f"configure({name}=...) takes a positive int, got {safe_repr(value)}"
+                )
             changes[name] = value
     if on_truncate is not _UNSET:
         if on_truncate not in ("log", "raise"):
