@@ -15,14 +15,29 @@ Requires the ``hypothesis`` extra (``pip install purposetag[hypothesis]``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+# Before hypothesis: importing hypothesis runs its entry points, and an installation
+# whose metadata still names ``purposetag.strategies:_hypothesis_setup_hook`` finds
+# the hook here even while this module is half loaded (the entry point now names
+# ``purposetag._hypothesis_hook``, which never imports this module at import time).
+from ._hypothesis_hook import _hypothesis_setup_hook as _hypothesis_setup_hook
+
+# isort: split
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
 from ._api import tag as _tag
+from ._errors import PolicyError
 from ._purposes import validate_purpose
+from ._safe_repr import safe_repr
 from ._tags import Tag
+
+__all__ = ["mixed_text", "purposes", "tagged_text", "tags"]
+
+PurposeNames = Iterable[str] | st.SearchStrategy[str]
+"""What `tags`, `tagged_text` and `mixed_text` take as purposes: a non-empty list of
+purpose names to draw from, or a strategy that draws purpose names."""
 
 _WORD = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True)
 
@@ -33,18 +48,33 @@ def purposes(max_depth: int = 3) -> st.SearchStrategy[str]:
 
 
 def tags(
-    purposes_: Sequence[str] | None = None,
+    purposes_: PurposeNames | None = None,
     *,
     categories: Sequence[str] | None = None,
 ) -> st.SearchStrategy[Tag]:
-    """`Tag`s whose purposes are drawn from `purposes_` (or generated)."""
-    if purposes_ is not None:
-        fixed = [validate_purpose(p) for p in purposes_]
-        purpose_sets: st.SearchStrategy[Any] = st.sets(
-            st.sampled_from(fixed), min_size=1, max_size=len(fixed)
+    """`Tag`s with one to three purposes drawn from `purposes_`.
+
+    `purposes_` is a non-empty list of purpose names (checked here), a strategy that
+    draws purpose names (each drawn name is checked), or None for `purposes()`.
+    """
+    purpose_sets: st.SearchStrategy[Any]
+    if purposes_ is None:
+        purpose_sets = st.sets(purposes(), min_size=1, max_size=3)
+    elif isinstance(purposes_, st.SearchStrategy):
+        purpose_sets = st.sets(purposes_.map(_drawn_purpose), min_size=1, max_size=3)
+    elif isinstance(purposes_, str | bytes) or not isinstance(purposes_, Iterable):
+        raise TypeError(
+            "tags(purposes_=...) takes a list of purpose names or a strategy of purpose "
+            f"names, got a {type(purposes_).__name__} {safe_repr(purposes_)}"
         )
     else:
-        purpose_sets = st.sets(purposes(), min_size=1, max_size=3)
+        fixed = sorted({validate_purpose(p, " in tags(purposes_=...)") for p in purposes_})
+        if not fixed:
+            raise PolicyError(
+                "tags(purposes_=...) got an empty list: give at least one purpose name "
+                "(or a strategy of them, or None for generated names)"
+            )
+        purpose_sets = st.sets(st.sampled_from(fixed), min_size=1, max_size=len(fixed))
     cats = st.sampled_from(list(categories)) if categories else st.none() | purposes()
     return st.builds(
         lambda ps, c, s, subj: Tag(ps, category=c, source=s, subject=subj),
@@ -56,7 +86,7 @@ def tags(
 
 
 def tagged_text(
-    purposes: Sequence[str] | None = None,
+    purposes: PurposeNames | None = None,
     *,
     category: str | None = None,
     text: st.SearchStrategy[str] | None = None,
@@ -73,7 +103,7 @@ def tagged_text(
     )
 
 
-def mixed_text(purposes: Sequence[str] | None = None) -> st.SearchStrategy[str]:
+def mixed_text(purposes: PurposeNames | None = None) -> st.SearchStrategy[str]:
     """Strings made of tagged and untagged segments (exercises range precision)."""
     piece = st.one_of(
         st.text(max_size=8), tagged_text(purposes, text=st.text(min_size=1, max_size=8))
@@ -81,13 +111,12 @@ def mixed_text(purposes: Sequence[str] | None = None) -> st.SearchStrategy[str]:
     return st.lists(piece, min_size=1, max_size=5).map(_concat)
 
 
+def _drawn_purpose(name: object) -> str:
+    return validate_purpose(name, " drawn by the strategy given to tags(purposes_=...)")
+
+
 def _concat(parts: list[str]) -> str:
     out = parts[0]
     for p in parts[1:]:
         out = out + p
     return out
-
-
-def _hypothesis_setup_hook() -> None:
-    """Entry point (``hypothesis``): ``st.from_type(Tag)`` draws purposetag tags."""
-    st.register_type_strategy(Tag, tags())
