@@ -8,6 +8,8 @@ Every tagged value anywhere in the event dict -- top-level values, the ``event``
 string itself, dict keys and values, list/tuple/set items, objects holding tagged
 attributes -- is replaced by ``"[tagged: <purposes>]"``.  Containers are copied
 only when something in them was redacted; the caller's objects are never mutated.
+Cycles and shared objects come out as one redacted copy each: a back-reference
+points to the copy, never to the caller's object (which still holds the raw value).
 """
 
 from __future__ import annotations
@@ -56,9 +58,10 @@ class RedactTagged:
     def _redact_event(self, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         if event_dict.get("exc_info"):
             self._exc_info(event_dict)
+        walk = _Walk(self)  # one per event: objects shared between fields agree
         for key, value in list(event_dict.items()):
             if type(key) is not str and type(key) not in ATOMIC:  # a tagged key is data too
-                new_key = self._redact(key, 0, set())
+                new_key = walk.redact(key, 0)
                 if new_key is not _MISSING and not isinstance(new_key, str):
                     new_key = self._whole(key)
                     if not isinstance(new_key, str):
@@ -69,7 +72,7 @@ class RedactTagged:
                     event_dict[key] = value
             if type(value) in ATOMIC:
                 continue
-            new = self._redact(value, 0, set())
+            new = walk.redact(value, 0)
             if new is not _MISSING:
                 event_dict[key] = new
         return event_dict
@@ -99,52 +102,6 @@ class RedactTagged:
         purposes = ", ".join(sorted({p for t in tags for p in t.purposes}))
         return self._placeholder.format(purposes=purposes)
 
-    def _redact(self, value: Any, depth: int, seen: set[int]) -> Any:
-        """The redacted form of `value`, or `_MISSING` when it holds no tag."""
-        t = type(value)
-        if t in ATOMIC:
-            return _MISSING
-        if t is TaintedStr or t is TaintedBytes or issubclass(t, TaggedValue):
-            return self._text(shallow_tags(value))
-        if id(value) in seen:
-            return _MISSING
-        if depth >= self._max_depth:
-            return self._whole(value)
-        seen.add(id(value))
-        try:
-            if t is dict:
-                return self._dict(value, depth, seen)
-            if t is list or t is tuple:
-                items = [self._redact(v, depth + 1, seen) for v in value]
-                if all(i is _MISSING for i in items):
-                    return _MISSING
-                out = [v if i is _MISSING else i for v, i in zip(value, items, strict=True)]
-                return out if t is list else tuple(out)
-            if t is set or t is frozenset:
-                items = [self._redact(v, depth + 1, seen) for v in value]
-                if all(i is _MISSING for i in items):
-                    return _MISSING
-                return [v if i is _MISSING else i for v, i in zip(value, items, strict=True)]
-            # anything else (namedtuples, dataclasses, objects): redact whole if it holds a tag
-            return self._whole(value)
-        finally:
-            seen.discard(id(value))
-
-    def _dict(self, value: dict[Any, Any], depth: int, seen: set[int]) -> Any:
-        changed = False
-        out: dict[Any, Any] = {}
-        for k, v in value.items():
-            nk = self._redact(k, depth + 1, seen)
-            nv = self._redact(v, depth + 1, seen)
-            if nk is not _MISSING or nv is not _MISSING:
-                changed = True
-            if nk is not _MISSING and not isinstance(nk, str):  # keys must stay hashable
-                nk = self._whole(k)
-                if nk is _MISSING or not isinstance(nk, str):
-                    nk = "[tagged]"
-            out[k if nk is _MISSING else nk] = v if nv is _MISSING else nv
-        return out if changed else _MISSING
-
     def _whole(self, value: Any) -> Any:
         scanner = Scanner()
         scanner.scan(value, "value")
@@ -156,6 +113,171 @@ class RedactTagged:
         if not tags:  # truncated: cannot tell, so do not let it through
             return f"[unscanned {type(value).__name__}]"
         return self._text(frozenset(tags))
+
+
+_INF = sys.maxsize
+
+
+class _Walk:
+    """Redaction of one event, in two passes over the same graph.
+
+    `holds` decides, for every container reached, whether anything tagged is
+    reachable from it (cycles included: a node that reaches back to an ancestor
+    holds a tag when that ancestor does, resolved as in Tarjan's SCC algorithm).
+    `redact` then copies exactly the containers that hold a tag, with a memo as
+    ``copy.deepcopy`` has, so a back-reference or a shared object points to the
+    redacted copy -- never to the caller's object -- and untagged containers are
+    kept as they are.
+    """
+
+    __slots__ = (
+        "_active",
+        "_copies",
+        "_final",
+        "_keep",
+        "_low",
+        "_next",
+        "_owner",
+        "_pending",
+        "_whole",
+    )
+
+    def __init__(self, owner: RedactTagged) -> None:
+        self._owner = owner
+        self._final: dict[int, bool] = {}  # id -> holds a tag (decided)
+        self._active: dict[int, int] = {}  # id -> DFS index, while being looked into
+        self._pending: list[int] = []  # finished but undecided nodes, in finishing order
+        self._low: dict[int, int] = {}  # id -> lowest active index it reaches (pending)
+        self._next = 0
+        self._whole: dict[int, Any] = {}  # id -> `_whole` result for objects seen whole
+        self._copies: dict[int, Any] = {}  # id -> redacted copy
+        self._keep: list[Any] = []  # what the ids stand for stays alive during the walk
+
+    # -- pass 1 ----------------------------------------------------------------------
+
+    def holds(self, value: Any, depth: int) -> bool:
+        """Does anything tagged hang off `value` (as `redact` would look at it)?"""
+        return self._holds(value, depth)[0]
+
+    def _holds(self, value: Any, depth: int) -> tuple[bool, int]:
+        t = type(value)
+        if t in ATOMIC:
+            return False, _INF
+        if t is TaintedStr or t is TaintedBytes or issubclass(t, TaggedValue):
+            return True, _INF
+        i = id(value)
+        decided = self._final.get(i)
+        if decided is not None:
+            return decided, _INF
+        index = self._active.get(i)
+        if index is not None:  # a cycle back to a node being looked into
+            return False, index
+        pending_low = self._low.get(i)
+        if pending_low is not None:
+            return False, pending_low
+        self._keep.append(value)
+        if depth >= self._owner._max_depth or not (
+            t is dict or t is list or t is tuple or t is set or t is frozenset
+        ):
+            whole = self._owner._whole(value)
+            self._whole[i] = whole
+            self._final[i] = whole is not _MISSING
+            return whole is not _MISSING, _INF
+        index = self._next
+        self._next += 1
+        self._active[i] = index
+        mark = len(self._pending)
+        found = False
+        low = index
+        try:
+            children = _children(value)
+            for child in children:
+                f, child_low = self._holds(child, depth + 1)
+                if f:
+                    found = True
+                    break
+                if child_low < low:
+                    low = child_low
+        finally:
+            del self._active[i]
+        if found or low >= index:
+            # decided, and so is every undecided node found below it: those reach it
+            # (found: they reach an ancestor of this node, which reaches this node;
+            # low == index: they reach nothing above this node)
+            for pid in self._pending[mark:]:
+                self._final[pid] = found
+                del self._low[pid]
+            del self._pending[mark:]
+            self._final[i] = found
+            return found, _INF
+        self._pending.append(i)
+        self._low[i] = low
+        return False, low
+
+    # -- pass 2 ----------------------------------------------------------------------
+
+    def redact(self, value: Any, depth: int) -> Any:
+        """The redacted form of `value`, or `_MISSING` when it holds no tag."""
+        t = type(value)
+        if t in ATOMIC:
+            return _MISSING
+        if t is TaintedStr or t is TaintedBytes or issubclass(t, TaggedValue):
+            return self._owner._text(shallow_tags(value))
+        i = id(value)
+        copy = self._copies.get(i, _MISSING)
+        if copy is not _MISSING:
+            return copy
+        if i not in self._final:
+            self._holds(value, depth)
+        if not self._final[i]:
+            return _MISSING
+        if i in self._whole:
+            return self._whole[i]
+        if depth >= self._owner._max_depth:
+            return self._owner._whole(value)
+        if t is dict:
+            out: Any = {}
+            self._copies[i] = out
+            self._dict(value, out, depth)
+            return out
+        if t is list:
+            out = []
+            self._copies[i] = out
+            out.extend(self._item(v, depth) for v in list(value))
+            return out
+        # tuple, set, frozenset: immutable (a set is rendered as a list, as before);
+        # a cycle through one re-enters it via a mutable copy -- keep the first made
+        items = [self._item(v, depth) for v in value]
+        copy = self._copies.get(i, _MISSING)
+        if copy is not _MISSING:
+            return copy
+        out = tuple(items) if t is tuple else items
+        self._copies[i] = out
+        return out
+
+    def _item(self, value: Any, depth: int) -> Any:
+        new = self.redact(value, depth + 1)
+        return value if new is _MISSING else new
+
+    def _dict(self, value: dict[Any, Any], out: dict[Any, Any], depth: int) -> None:
+        for k, v in list(value.items()):
+            nk = self.redact(k, depth + 1)
+            if nk is not _MISSING and not isinstance(nk, str):  # keys must stay hashable
+                nk = self._owner._whole(k)
+                if nk is _MISSING or not isinstance(nk, str):
+                    nk = "[tagged]"
+            out[k if nk is _MISSING else nk] = self._item(v, depth)
+
+
+def _children(value: Any) -> list[Any]:
+    """What `_Walk` looks into: items, or a dict's keys and values (a snapshot)."""
+    if type(value) is dict:
+        out: list[Any] = []
+        for k, v in list(value.items()):
+            out.append(k)
+            out.append(v)
+        return out
+    return list(value)
 
 
 _FAILING = False

@@ -92,3 +92,167 @@ def test_rendered_json_never_contains_the_value(value: str) -> None:
     line = _render(value)
     assert value not in line
     assert escaped not in line
+
+
+# --- self-referencing structures ----------------------------------------------------
+
+
+def _kv(**event: Any) -> str:
+    log = structlog.wrap_logger(
+        structlog.ReturnLogger(),
+        processors=[pt.redact_tagged, structlog.processors.KeyValueRenderer()],
+    )
+    return str(log.info("sync", **event))
+
+
+def test_a_dict_referencing_itself_is_redacted_all_the_way() -> None:
+    row: dict[str, Any] = {"email": pt.tag("ada@example.com", "account.recovery")}
+    row["parent"] = row
+    line = _kv(row=row)
+    assert "ada@example.com" not in line
+    out = redact(row=row)["row"]
+    assert out["email"] == "[tagged: account.recovery]"
+    assert out["parent"] is out  # the back-reference is the redacted copy
+    assert row["parent"] is row and pt.is_tagged(row["email"])  # input untouched
+
+
+def test_a_list_containing_itself_is_redacted_all_the_way() -> None:
+    loop: list[Any] = [pt.tag("555-0101", P)]
+    loop.append(loop)
+    assert "555-0101" not in _kv(loop=loop)
+    out = redact(loop=loop)["loop"]
+    assert out == [REDACTED, out] and out[1] is out
+
+
+def test_a_cycle_through_a_tuple_and_a_tag_far_from_the_back_reference() -> None:
+    inner: list[Any] = []
+    outer = ({"k": inner},)
+    inner.append(outer)
+    inner.append([["deep", pt.tag("555-0101", P)]])
+    out = redact(v=outer)["v"]
+    assert "555-0101" not in repr(out)
+    assert out[0]["k"][0] is out
+    assert out[0]["k"][1] == [["deep", REDACTED]]
+
+
+def test_mutual_cycle_where_only_one_side_holds_the_tag() -> None:
+    a: dict[str, Any] = {"name": "a"}
+    b: dict[str, Any] = {"name": "b", "a": a, "phone": pt.tag("555-0101", P)}
+    a["b"] = b
+    out = redact(a=a, b=b)
+    assert "555-0101" not in repr(out)
+    assert out["a"]["b"] is out["b"] and out["b"]["a"] is out["a"]  # shared, consistently
+
+
+def test_untagged_cycles_and_shared_objects_are_kept_as_is() -> None:
+    clean: dict[str, Any] = {"a": [1, 2]}
+    clean["self"] = clean
+    shared = [clean, clean]
+    out = redact(clean=clean, shared=shared)
+    assert out["clean"] is clean and out["shared"] is shared
+
+
+_SECRET_TEXT = st.from_regex(r"SECRET[0-9]{1,4}", fullmatch=True)
+_SECRET_INT = st.integers(10**12, 10**13)
+_TAGGED_LEAF = st.one_of(
+    _SECRET_TEXT.map(lambda s: pt.tag(s, P)),
+    _SECRET_TEXT.map(lambda s: pt.tag(s.encode(), P)),
+    _SECRET_INT.map(lambda n: pt.tag(n, P)),
+)
+_PLAIN_LEAF = st.one_of(
+    st.text(alphabet="abcxyz ", max_size=5), st.integers(0, 99), st.none(), st.booleans()
+)
+_HASHABLE_LEAF = st.one_of(_PLAIN_LEAF, _SECRET_TEXT.map(lambda s: pt.tag(s, P)))
+_KEY = st.one_of(st.text(alphabet="abcxyz", max_size=4), _SECRET_TEXT.map(lambda s: pt.tag(s, P)))
+
+
+def _containers(kids: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.lists(kids, max_size=4),
+        st.lists(kids, max_size=3).map(tuple),
+        st.dictionaries(_KEY, kids, max_size=4),
+        st.frozensets(_HASHABLE_LEAF, max_size=3),
+        st.sets(_HASHABLE_LEAF, max_size=3),
+        st.tuples(_HASHABLE_LEAF, _HASHABLE_LEAF).map(lambda t: {t: 1}),  # tuple keys
+    )
+
+
+def _all_containers(root: Any) -> list[Any]:
+    out: list[Any] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if type(x) not in (list, tuple, dict, set, frozenset) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        out.append(x)
+        stack.extend([*x.keys(), *x.values()] if type(x) is dict else x)
+    return out
+
+
+@st.composite
+def _cyclic_events(draw: st.DrawFn) -> dict[str, Any]:
+    tree = [draw(st.recursive(st.one_of(_PLAIN_LEAF, _TAGGED_LEAF), _containers, max_leaves=16))]
+    containers = _all_containers(tree)
+    mutable = [c for c in containers if type(c) in (list, dict)]
+    for _ in range(draw(st.integers(0, 5))):  # back-references, self-references, sharing
+        target = draw(st.sampled_from(mutable))
+        ref = draw(st.sampled_from(containers))
+        if type(target) is list:
+            target.insert(draw(st.integers(0, len(target))), ref)
+        else:
+            target[draw(_KEY)] = ref
+    event: dict[str, Any] = {"payload": tree}
+    if draw(st.booleans()):
+        event["again"] = draw(st.sampled_from(containers))  # shared across fields
+    return event
+
+
+def _raw(x: Any) -> str:
+    if isinstance(x, pt.TaintedStr):
+        return str.__str__(x)
+    if isinstance(x, pt.TaintedBytes):
+        return bytes.decode(x)
+    return str(x.__wrapped__)  # a TaggedValue proxy (of an int here)
+
+
+def _secrets_in(root: Any) -> list[str]:
+    """The raw text of every tagged value reachable from `root`."""
+    found: list[str] = []
+    for c in _all_containers(root):
+        for x in [*c.keys(), *c.values()] if type(c) is dict else c:
+            if type(x) in (pt.TaintedStr, pt.TaintedBytes) or isinstance(x, pt.TaggedValue):
+                found.append(_raw(x))
+    return found
+
+
+def _assert_nothing_tagged_reachable(out: Any, secrets: list[str]) -> None:
+    seen: set[int] = set()
+    stack = [out]
+    while stack:
+        x = stack.pop()
+        assert type(x) not in (pt.TaintedStr, pt.TaintedBytes), "a tagged value survived"
+        assert not isinstance(x, pt.TaggedValue), "a tagged value survived"
+        if type(x) in (list, tuple, dict, set, frozenset):
+            if id(x) in seen:
+                continue
+            seen.add(id(x))
+            stack.extend([*x.keys(), *x.values()] if type(x) is dict else x)
+        elif isinstance(x, str | bytes):
+            text = x if isinstance(x, str) else x.decode("latin-1")
+            assert not any(s in text for s in secrets), "raw tagged text survived"
+        else:
+            assert x is None or type(x) in (int, bool), f"unexpected {type(x)}"
+            assert str(x) not in secrets
+
+
+@settings(max_examples=300, deadline=None)
+@given(_cyclic_events())
+def test_no_tagged_value_is_reachable_after_redaction(event: dict[str, Any]) -> None:
+    secrets = _secrets_in(event)
+    out = redact(**event)
+    _assert_nothing_tagged_reachable(out, secrets)
+    line = _kv(**event)
+    for s in secrets:
+        assert s not in line
