@@ -14,6 +14,7 @@ points to the copy, never to the caller's object (which still holds the raw valu
 
 from __future__ import annotations
 
+import string
 import sys
 import traceback
 from collections.abc import MutableMapping
@@ -21,8 +22,10 @@ from typing import Any
 
 from . import _events
 from ._carriers import shallow_tags
+from ._errors import PolicyError
 from ._proxy import TaggedValue
 from ._ranges import TagSet
+from ._safe_repr import safe_repr
 from ._scan import ATOMIC, Scanner
 from ._tainted import TaintedBytes, TaintedStr
 
@@ -32,15 +35,27 @@ _MISSING = object()
 class RedactTagged:
     """The processor class; `redact_tagged` is its default instance.
 
-    `placeholder` is formatted with ``purposes`` (comma-separated, sorted);
-    `max_depth` bounds how deep containers are followed -- anything deeper that
-    holds a tag is redacted whole.
+    `placeholder` is a plain `str` template, formatted with ``purposes``
+    (comma-separated, sorted) and no other field, e.g. ``"<redacted: {purposes}>"``
+    or ``"***"``; `max_depth` (an int >= 0) bounds how deep containers are followed
+    -- anything deeper that holds a tag is redacted whole.  Bad arguments raise here
+    (`TypeError` for a wrong type, `PolicyError` for a bad value), not on every log call.
     """
 
     __slots__ = ("_max_depth", "_placeholder")
 
     def __init__(self, placeholder: str = "[tagged: {purposes}]", max_depth: int = 32) -> None:
-        self._placeholder = placeholder
+        self._placeholder = _check_placeholder(placeholder)
+        if type(max_depth) is not int:
+            raise TypeError(
+                "RedactTagged(max_depth=...) takes an int >= 0 (how deep containers are "
+                f"followed), got {_given(max_depth)}"
+            )
+        if max_depth < 0:
+            raise PolicyError(
+                "RedactTagged(max_depth=...) takes an int >= 0 (how deep containers are "
+                f"followed; 0 redacts any container holding a tag whole), got {max_depth}"
+            )
         self._max_depth = max_depth
 
     def __repr__(self) -> str:
@@ -116,6 +131,34 @@ class RedactTagged:
 
 
 _INF = sys.maxsize
+_PLACEHOLDER_HELP = (
+    "a str template whose only field is {purposes}, e.g. '[tagged: {purposes}]' or '***'"
+)
+
+
+def _given(value: object) -> str:
+    shown = safe_repr(value)
+    return shown if shown.startswith("<") else f"{shown} ({type(value).__name__})"
+
+
+def _check_placeholder(placeholder: object) -> str:
+    if type(placeholder) is not str:
+        raise TypeError(
+            f"RedactTagged(placeholder=...) takes {_PLACEHOLDER_HELP} (a plain str: it is "
+            f"written into every log line), got {_given(placeholder)}"
+        )
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(placeholder) if f is not None]
+        if any(f != "purposes" for f in fields):
+            bad = next(f for f in fields if f != "purposes")
+            raise PolicyError(f"unknown field {{{bad}}}")
+        placeholder.format(purposes="security, marketing")
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        reason = str(exc) if isinstance(exc, PolicyError) else f"{type(exc).__name__}: {exc}"
+        raise PolicyError(
+            f"RedactTagged(placeholder={placeholder!r}): takes {_PLACEHOLDER_HELP}; {reason}"
+        ) from None
+    return placeholder
 
 
 class _Walk:

@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 import structlog
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -256,3 +257,67 @@ def test_no_tagged_value_is_reachable_after_redaction(event: dict[str, Any]) -> 
     line = _kv(**event)
     for s in secrets:
         assert s not in line
+
+
+# --- RedactTagged arguments are checked when written ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"placeholder": 5}, TypeError, ["placeholder", "{purposes}", "5 (int)"]),
+        ({"placeholder": None}, TypeError, ["placeholder", "None"]),
+        ({"placeholder": b"[x]"}, TypeError, ["placeholder"]),
+        ({"placeholder": "{purpose}"}, pt.PolicyError, ["placeholder", "{purpose}"]),
+        ({"placeholder": "{}"}, pt.PolicyError, ["placeholder", "only field is {purposes}"]),
+        ({"placeholder": "{0}"}, pt.PolicyError, ["placeholder"]),
+        ({"placeholder": "{purposes.upper}"}, pt.PolicyError, ["placeholder"]),
+        ({"placeholder": "[tagged {"}, pt.PolicyError, ["placeholder", "Single '{'"]),
+        ({"placeholder": "{purposes:d}"}, pt.PolicyError, ["placeholder"]),
+        ({"placeholder": "{purposes:{w}}"}, pt.PolicyError, ["placeholder"]),
+        ({"max_depth": "deep"}, TypeError, ["max_depth", "int >= 0", "'deep' (str)"]),
+        ({"max_depth": 2.0}, TypeError, ["max_depth", "int >= 0"]),
+        ({"max_depth": True}, TypeError, ["max_depth", "int >= 0"]),
+        ({"max_depth": None}, TypeError, ["max_depth", "int >= 0"]),
+        ({"max_depth": -1}, pt.PolicyError, ["max_depth", "int >= 0", "-1"]),
+    ],
+)
+def test_bad_arguments_raise_when_written(
+    kwargs: dict[str, Any], error: type[Exception], words: list[str]
+) -> None:
+    with pytest.raises(error) as err:
+        pt.RedactTagged(**kwargs)
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_a_tagged_argument_is_refused_and_not_quoted() -> None:
+    for kwargs in ({"placeholder": pt.tag("Ada {purposes}", P)}, {"max_depth": pt.tag(7, P)}):
+        with pytest.raises(TypeError) as err:
+            pt.RedactTagged(**kwargs)
+        assert "Ada" not in str(err.value) and "7" not in str(err.value)
+        assert "<tagged" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "placeholder, expected",
+    [
+        ("***", "***"),
+        ("<{purposes}>", f"<{P}>"),
+        ("{{{purposes!r}}}", "{'" + P + "'}"),
+        ("{purposes:>40}", f"{P:>40}"),
+    ],
+)
+def test_good_placeholders_work(placeholder: str, expected: str) -> None:
+    proc = pt.RedactTagged(placeholder=placeholder, max_depth=0)
+    assert proc(None, "info", {"x": pt.tag("555", P), "ok": 1}) == {"x": expected, "ok": 1}
+    # max_depth=0: a container holding a tag is redacted whole
+    assert proc(None, "info", {"x": [pt.tag("555", P), "y"]}) == {"x": expected}
+
+
+def test_a_good_processor_never_loses_the_fields_of_an_event() -> None:
+    proc = pt.RedactTagged(placeholder="#", max_depth=3)
+    with structlog.testing.capture_logs() as logs:
+        out = proc(None, "info", {"event": "e", "x": pt.tag("555", P), "n": 1})
+    assert out == {"event": "e", "x": "#", "n": 1}
+    assert not [e for e in logs if e.get("event") == "purpose_internal_error"]
