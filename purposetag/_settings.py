@@ -79,9 +79,9 @@ def configure(
     consent: ConsentProvider | None = _UNSET,
     consent_timeout: float | None = _UNSET,
     secret: bytes | str | None = _UNSET,
-    max_depth: int = _UNSET,
-    max_items: int = _UNSET,
-    on_truncate: Literal["log", "raise"] = _UNSET,
+    max_depth: int | None = _UNSET,
+    max_items: int | None = _UNSET,
+    on_truncate: Literal["log", "raise"] | None = _UNSET,
 ) -> None:
     """Process-wide settings.  Only the arguments given change; ``None`` resets one.
 
@@ -94,7 +94,8 @@ def configure(
       slower one denies and logs ``purpose_internal_error`` (it is run in a daemon
       thread, which is left to finish on its own).
     - `secret`: the key of event fingerprints (random per process by default).
-    - `max_depth` / `max_items`: scanner limits; `on_truncate`: "log" or "raise".
+    - `max_depth` / `max_items`: scanner limits (64, 100_000); `on_truncate`: "log"
+      (the default) or "raise".
     """
     changes: dict[str, Any] = {}
     if mode is not _UNSET:
@@ -154,9 +155,12 @@ def configure(
                 )
             changes[name] = value
     if on_truncate is not _UNSET:
-        if on_truncate not in ("log", "raise"):
+        if on_truncate is None:
+            on_truncate = Settings().on_truncate
+        elif not isinstance(on_truncate, str) or on_truncate not in ("log", "raise"):
             raise PolicyError(
-                f"configure(on_truncate=...) takes 'log' or 'raise', got {on_truncate!r}"
+                "configure(on_truncate=...) takes 'log' or 'raise' (or None for the "
+                f"default, 'log'), got {safe_repr(on_truncate)}"
             )
-        changes["on_truncate"] = on_truncate
+        changes["on_truncate"] = str.__str__(on_truncate)
     update(**changes)
