@@ -160,6 +160,8 @@ def _patches() -> list[dict[str, Any]]:
     orig_re_search = o(re, "search")
     orig_re_sub = o(re, "sub")
     orig_textwrap_dedent = o(textwrap, "dedent")
+    wrapper = textwrap.TextWrapper(width=12)
+    orig_wrapper_fill = o(textwrap.TextWrapper, "fill")
     orig_urllib_parse_quote = o(urllib.parse, "quote")
     orig_urllib_parse_urlencode = o(urllib.parse, "urlencode")
     cases: list[tuple[str, Any, Any]] = [
@@ -210,6 +212,11 @@ def _patches() -> list[dict[str, Any]]:
             "textwrap_dedent",
             lambda: textwrap.dedent("  a\n  b\n"),
             lambda: orig_textwrap_dedent("  a\n  b\n"),
+        ),
+        (
+            "textwrap_wrapper_fill",
+            lambda: wrapper.fill("a few words to wrap"),
+            lambda: orig_wrapper_fill(wrapper, "a few words to wrap"),
         ),
         (
             "template_substitute",

@@ -82,6 +82,93 @@ def test_textwrap() -> None:
     assert pt.tags(textwrap.indent(long, "> ")) == TAGS
 
 
+def _all_tagged(lines: list[str], tags: frozenset[pt.Tag]) -> bool:
+    return bool(lines) and all(pt.tags(line) == tags for line in lines)
+
+
+@pytest.mark.parametrize("width", [5, 10, 80])
+def test_textwrapper_methods_keep_tags(width: int) -> None:
+    long = pt.tag("word " * 10, P)
+    w = textwrap.TextWrapper(width=width)
+    assert _all_tagged(w.wrap(long), TAGS)
+    assert _all_tagged(w.wrap(text=long), TAGS)
+    filled = w.fill(long)
+    assert pt.tags(filled) == TAGS and filled == textwrap.TextWrapper(width=width).fill(
+        "word " * 10
+    )
+    assert pt.tags(textwrap.TextWrapper(width=width, max_lines=1).fill(long)) == TAGS
+    # part of the text tagged: the whole result carries the union (never dropped)
+    mixed = "plain words then " + T
+    assert _all_tagged(w.wrap(mixed), TAGS) and pt.tags(w.fill(mixed)) == TAGS
+
+
+def test_textwrapper_untagged_calls_return_the_original_result() -> None:
+    from purposetag._instrument._patching import original
+
+    w = textwrap.TextWrapper(width=10, initial_indent="> ")
+    text = "plain words that need wrapping"
+    lines = w.wrap(text)
+    assert lines == original(textwrap.TextWrapper, "wrap")(w, text)
+    assert all(type(line) is str for line in lines)
+    filled = w.fill(text)
+    assert type(filled) is str and filled == original(textwrap.TextWrapper, "fill")(w, text)
+
+
+def test_textwrapper_attributes_are_data_too() -> None:
+    other = pt.tag("| ", "marketing")
+    both = TAGS | pt.tags(other)
+    w = textwrap.TextWrapper(width=10, initial_indent=other, subsequent_indent="  ")
+    assert pt.tags(w.fill("plain words that need wrapping")) == pt.tags(other)
+    assert pt.tags(w.fill("word " * 5 + T)) == both
+    w2 = textwrap.TextWrapper(width=10, max_lines=1, placeholder=other)
+    assert pt.tags(w2.fill("plain words that need wrapping")) == pt.tags(other)
+    w3 = textwrap.TextWrapper(width=10)
+    w3.subsequent_indent = other  # set after construction
+    assert _all_tagged(w3.wrap("plain words that need wrapping")[1:], pt.tags(other))
+
+
+def test_textwrapper_subclasses() -> None:
+    class Upper(textwrap.TextWrapper):
+        def wrap(self, text: str) -> list[str]:
+            return [line.upper() for line in super().wrap(text)]
+
+    class Inherits(textwrap.TextWrapper):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.note = "x"
+
+    class Prefixed(textwrap.TextWrapper):
+        prefix = ">"
+
+        def fill(self, text: str) -> str:
+            return self.prefix + super().fill(text)
+
+    long = pt.tag("word " * 10, P)
+    for w in (Upper(width=12), Inherits(width=12), Prefixed(width=12)):
+        assert _all_tagged(w.wrap(long), TAGS), type(w)
+        assert pt.tags(w.fill(long)) == TAGS, type(w)
+        assert type(w.fill("plain words here")) is str, type(w)
+    assert Upper(width=12).fill("ab cd") == "AB CD"
+
+
+def test_uninstrument_restores_the_textwrapper_methods() -> None:
+    wrap = textwrap.TextWrapper.__dict__["wrap"]
+    fill = textwrap.TextWrapper.__dict__["fill"]
+    from purposetag._instrument._patching import original
+
+    orig_wrap = original(textwrap.TextWrapper, "wrap")
+    orig_fill = original(textwrap.TextWrapper, "fill")
+    assert wrap is not orig_wrap and fill is not orig_fill
+    pt.uninstrument()
+    try:
+        assert textwrap.TextWrapper.__dict__["wrap"] is orig_wrap
+        assert textwrap.TextWrapper.__dict__["fill"] is orig_fill
+        assert pt.tags(textwrap.TextWrapper(width=8).fill(pt.tag("word " * 4, P))) == set()
+    finally:
+        pt.instrument()
+    assert textwrap.TextWrapper.__dict__["wrap"] is not orig_wrap
+
+
 def test_template() -> None:
     t = string.Template("Dear $name, your code is $code")
     out = t.substitute(name=T, code="42")
@@ -277,4 +364,3 @@ def test_csv_writer_errors_are_the_originals() -> None:
 
     for args in [(), (object(),), (io.StringIO(), "no-such-dialect"), (io.StringIO(),)]:
         assert outcome(csv.writer, *args) == outcome(orig, *args) is not None
-

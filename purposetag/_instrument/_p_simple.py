@@ -4,6 +4,12 @@
 character depends on input in ways not worth mapping precisely (an encoded email
 is as personal as the email), so the result -- every string in it, for the ones
 returning lists, tuples or dicts -- carries every tag of every argument.
+
+``textwrap.TextWrapper.wrap`` and ``.fill`` are patched on the class (so subclasses
+inherit them and ``super().wrap()`` reaches them); their result carries the tags
+of the text and of the wrapper's own attributes (``initial_indent``,
+``subsequent_indent``, ``placeholder``, and whatever a subclass keeps there), which
+all end up in the output.
 """
 
 from __future__ import annotations
@@ -13,8 +19,12 @@ import binascii
 import html
 import textwrap
 import urllib.parse
+from collections.abc import Callable
+from typing import Any
 
-from ._patching import patch, tagging_wrapper
+from .. import _ranges as R
+from .._accel import fast
+from ._patching import all_plain, fallback, patch, tag_deep, tagging_wrapper, tags_in
 
 _FUNCTIONS: dict[object, tuple[str, ...]] = {
     # b64encode/b64decode and their standard_/urlsafe_ forms are not patched: they
@@ -57,6 +67,40 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
 }
 
 
+def _wrapper_method(orig: Callable[..., Any], where: str) -> Callable[..., Any]:
+    """``TextWrapper.<name>`` whose result carries the tags of its arguments and of
+    the instance's attributes (the indents and placeholder are written into it)."""
+
+    def method(self: textwrap.TextWrapper, /, *args: Any, **kwargs: Any) -> Any:
+        res = orig(self, *args, **kwargs)
+        state = getattr(self, "__dict__", None)
+        if (
+            type(state) is dict
+            and all_plain(map(type, args))
+            and (not kwargs or all_plain(map(type, kwargs.values())))
+            and all_plain(map(type, state.values()))
+        ):
+            return res  # the usual call: plain text, a wrapper configured with plain values
+        try:
+            tags = R.union_all(
+                (tags_in(args) or None, tags_in(kwargs) or None, tags_in(state) or None)
+            )
+            if tags:
+                return tag_deep(res, tags)
+        except Exception as exc:
+            fallback(where, exc)
+        return res
+
+    method.__name__ = orig.__name__
+    method.__qualname__ = orig.__qualname__
+    method.__doc__ = orig.__doc__
+    method.__module__ = orig.__module__
+    method.__wrapped__ = orig  # type: ignore[attr-defined]
+    # with the C accelerator: plain arguments and an instance __dict__ of plain values
+    # (what TextWrapper(...) sets up) are the original call, checked in C
+    return fast(method, fast=orig, check_from=1, when_plain="__dict__")
+
+
 def apply() -> None:
     for module, names in _FUNCTIONS.items():
         modname = getattr(module, "__name__", "?")
@@ -64,3 +108,6 @@ def apply() -> None:
             fn = getattr(module, name, None)
             if fn is not None:
                 patch(module, name, tagging_wrapper(fn, f"{modname}.{name}"))
+    tw = textwrap.TextWrapper
+    for name in ("wrap", "fill"):
+        patch(tw, name, _wrapper_method(tw.__dict__[name], f"textwrap.TextWrapper.{name}"))
