@@ -228,3 +228,57 @@ def test_modules_in_zip_archives_are_rewritten(tmp_path: Path) -> None:
         sys.path.remove(str(archive))
         for m in [m for m in sys.modules if m.startswith("ptinstr_zipped")]:
             del sys.modules[m]
+
+
+# --- bad package names -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad, shown",
+    [
+        ("", "an empty string"),
+        ("not a package name!", "'not a package name!'"),
+        ("my-app", "'my-app'"),
+        ("myapp.", "'myapp.'"),
+        (".myapp", "'.myapp'"),
+        ("1app", "'1app'"),
+        (5, "5 (int)"),
+        (None, "None (NoneType)"),
+        (b"myapp", "b'myapp' (bytes)"),
+        (["myapp"], "['myapp'] (list)"),
+    ],
+)
+def test_a_bad_package_name_is_a_policy_error_naming_it(bad: object, shown: str) -> None:
+    from purposetag._instrument._patching import _originals
+
+    with pytest.raises(pt.PolicyError) as err:
+        pt.instrument("fine_pkg", bad)  # type: ignore[arg-type]
+    msg = str(err.value)
+    assert isinstance(err.value, ValueError)
+    assert msg.startswith("instrument(): ") and shown in msg
+    assert "dotted Python package name such as 'myapp'" in msg
+    assert not _originals and "fine_pkg" not in instrumented_packages()  # nothing applied
+
+
+@pytest.mark.parametrize("name", ["purposetag", "purposetag._api"])
+def test_purposetag_itself_is_a_policy_error(name: str) -> None:
+    with pytest.raises(pt.PolicyError, match="cannot instrument itself"):
+        pt.instrument(name)
+
+
+@pytest.mark.parametrize("raw", ["Ada Lovelace", "mypkg"])
+def test_a_tagged_package_name_is_refused_and_not_echoed(raw: str) -> None:
+    with capture_logs() as logs:
+        with pytest.raises(pt.PolicyError) as err:
+            pt.instrument(pt.tag(raw, P))
+    assert raw not in str(err.value) and "<tagged str>" in str(err.value)
+    assert raw not in repr(logs)
+
+
+def test_an_untagged_str_subclass_is_a_plain_name() -> None:
+    class Name(str):
+        pass
+
+    pt.instrument(Name("some_pkg_name"))
+    assert instrumented_packages() == {"some_pkg_name"}
+    assert all(type(p) is str for p in instrumented_packages())

@@ -7,6 +7,8 @@ import sys
 import threading
 
 from .. import _events
+from .._errors import PolicyError
+from .._safe_repr import holds_tag, safe_repr
 from ._hook import InstrumentFinder, matches
 from ._patches import apply_patches
 from ._patching import restore_all
@@ -25,11 +27,7 @@ def instrument(*packages: str) -> None:
     sha256`` done earlier keeps the unpatched function.  Calling it again adds
     packages; the patches are applied once.
     """
-    for p in packages:
-        if not isinstance(p, str) or not _NAME.fullmatch(p):
-            raise ValueError(f"instrument(): {p!r} is not a package name like 'myapp'")
-        if p == "purposetag" or p.startswith("purposetag."):
-            raise ValueError("instrument(): purposetag cannot instrument itself")
+    packages = tuple(_check_package(p) for p in packages)
     with _lock:
         apply_patches()
         new = frozenset(packages) - _finder.packages
@@ -47,6 +45,33 @@ def instrument(*packages: str) -> None:
             packages=sorted(new),
             hint="call pt.instrument() before importing these modules",
         )
+
+
+def _check_package(p: object) -> str:
+    """The package name `p` as a plain str; a bad one is a `PolicyError` naming it
+    (described, not quoted, if it is tagged: it would be echoed in events too)."""
+    expected = "a dotted Python package name such as 'myapp' or 'myapp.api'"
+    if not isinstance(p, str):
+        raise PolicyError(
+            f"instrument(): {safe_repr(p)} ({type(p).__name__}) is not a package name: "
+            f"expected {expected}"
+        )
+    if type(p) is not str:
+        if holds_tag(p):
+            raise PolicyError(
+                f"instrument(): package names are plain str, got {safe_repr(p)}: "
+                f"expected {expected}"
+            )
+        p = str.__str__(p)
+    if not _NAME.fullmatch(p):
+        what = "an empty string" if p == "" else safe_repr(p)
+        raise PolicyError(f"instrument(): {what} is not a package name: expected {expected}")
+    if p == "purposetag" or p.startswith("purposetag."):
+        raise PolicyError(
+            f"instrument(): {p!r}: purposetag cannot instrument itself; "
+            f"expected {expected} of your application"
+        )
+    return p
 
 
 def uninstrument() -> None:
