@@ -37,11 +37,12 @@ from ._context import (
     scoped_agen,
     scoped_gen,
 )
-from ._errors import PolicyError, PurposeTagError, PurposeViolation, shown
+from ._errors import PolicyError, PurposeTagError, PurposeViolation
 from ._proxy import TaggedValue
 from ._purposes import validate_purpose
 from ._ranges import TagSet
 from ._ranges import union as _union_ranges
+from ._safe_repr import holds_tag, safe_repr
 from ._scan import ATOMIC, Finding, Scanner, report_truncation
 from ._settings import Mode, validate_mode
 from ._tags import Tag
@@ -491,9 +492,9 @@ def check(value: T, use: str | None = None, *, sink: str | None = None) -> T:
     if use is not None:
         use = validate_purpose(use, " in pt.check(...)")
     if sink is not None and (not isinstance(sink, str) or not sink):
-        raise PolicyError(f"pt.check(sink=...) takes a non-empty str, got {shown(sink)}")
+        raise PolicyError(f"pt.check(sink=...) takes a non-empty str, got {safe_repr(sink)}")
     if sink is not None and type(sink) is not str:
-        if shown(sink).startswith("<tagged"):  # a name that is data would be logged
+        if holds_tag(sink):  # a name that is data would be logged
             raise PolicyError("pt.check(sink=...) is a tagged value: name the sink plainly")
         sink = str.__str__(sink)
     try:
@@ -585,7 +586,7 @@ def dotted_name(value: object, where: str, key: str) -> str:
         or not all(part.isidentifier() for part in value.split("."))
     ):
         raise PolicyError(
-            f"{where}: {key} = {shown(value)} must be a dotted Python name "
+            f"{where}: {key} = {safe_repr(value)} must be a dotted Python name "
             f"like {'adsdk.audiences' if key == 'module' else 'Audience.upload'}"
         )
     return str.__str__(value)  # a name: no tags on it

@@ -18,11 +18,11 @@ ConsentProvider = Callable[[str], Iterable[str]]
 
 
 def validate_mode(mode: object, where: str = "mode") -> Mode:
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise PolicyError(
             f"{where} {safe_repr(mode)}: must be one of 'enforce', 'monitor', 'off'"
         )
-    return mode  # type: ignore[return-value]
+    return MODES[MODES.index(mode)]  # type: ignore[return-value]  # the plain name
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ import weakref
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from ._errors import PolicyError, shown
+from ._errors import PolicyError
 from ._purposes import validate_purpose, validate_purposes
+from ._safe_repr import holds_tag
 
 _Key = tuple[frozenset[str], "str | None", "str | None", "str | None"]
 
@@ -27,7 +28,7 @@ def _check_label(name: str, value: object) -> str | None:
         )
     if not value:
         raise PolicyError(f"Tag {name}= must be a non-empty str or None, got ''")
-    if name != "subject" and type(value) is not str and shown(value).startswith("<tagged"):
+    if name != "subject" and type(value) is not str and holds_tag(value):
         # a label describes data and is logged with every event: it must not be data
         raise PolicyError(
             f"Tag {name}= is a tagged value: pass a plain label such as "
