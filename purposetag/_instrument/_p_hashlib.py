@@ -8,6 +8,7 @@ depends on all input), ``copy()`` keeps them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -232,9 +233,7 @@ def _file_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
             fallback("hashlib.file_digest", exc)
         return h
 
-    file_digest.__doc__ = orig.__doc__
-    file_digest.__wrapped__ = orig  # type: ignore[attr-defined]
-    return file_digest
+    return functools.update_wrapper(file_digest, orig)
 
 
 def apply() -> None:

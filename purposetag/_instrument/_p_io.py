@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _csv
 import csv
+import functools
 import io
 import itertools
 import string
@@ -336,10 +337,7 @@ def _template_method(orig: Callable[..., str], where: str) -> Callable[..., str]
             fallback(where, exc)
         return res
 
-    method.__name__ = orig.__name__
-    method.__qualname__ = orig.__qualname__
-    method.__doc__ = orig.__doc__
-    method.__wrapped__ = orig  # type: ignore[attr-defined]
+    functools.update_wrapper(method, orig)  # names, doc, __wrapped__
     # with the C accelerator: a plain template and plain values are the original call
     return fast(method, fast=orig, check_from=1, when_plain="template")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import textwrap
 import urllib.parse
@@ -91,11 +92,7 @@ def _wrapper_method(orig: Callable[..., Any], where: str) -> Callable[..., Any]:
             fallback(where, exc)
         return res
 
-    method.__name__ = orig.__name__
-    method.__qualname__ = orig.__qualname__
-    method.__doc__ = orig.__doc__
-    method.__module__ = orig.__module__
-    method.__wrapped__ = orig  # type: ignore[attr-defined]
+    functools.update_wrapper(method, orig)  # names, doc, __wrapped__
     # with the C accelerator: plain arguments and an instance __dict__ of plain values
     # (what TextWrapper(...) sets up) are the original call, checked in C
     return fast(method, fast=orig, check_from=1, when_plain="__dict__")
