@@ -149,7 +149,23 @@ def _patches() -> list[dict[str, Any]]:
     st_sub = o(string.Template, "substitute")
     orig_csv = o(csv, "writer")
     sink = o(io, "StringIO")()
-    # bind the originals once, outside the timed lambdas (as the subjects' are)
+    # Both sides call a function bound once, outside the timed lambdas: the module
+    # attribute look-up (`io.StringIO` ~17 ns, `hashlib.sha256` ~8 ns) is the same
+    # with and without purposetag, and timing it on one side only would charge it to
+    # the patch.
+    patched_base64_b64encode = base64.b64encode
+    patched_hashlib_sha256 = hashlib.sha256
+    patched_hmac_new = hmac.new
+    patched_html_escape = html.escape
+    patched_io_StringIO = io.StringIO
+    patched_json_dumps = json.dumps
+    patched_json_loads = json.loads
+    patched_re_search = re.search
+    patched_re_sub = re.sub
+    patched_textwrap_dedent = textwrap.dedent
+    patched_urllib_parse_quote = urllib.parse.quote
+    patched_urllib_parse_urlencode = urllib.parse.urlencode
+    patched_csv_writer = csv.writer
     orig_base64_b64encode = o(base64, "b64encode")
     orig_hashlib_sha256 = o(hashlib, "sha256")
     orig_hmac_new = o(hmac, "new")
@@ -167,24 +183,24 @@ def _patches() -> list[dict[str, Any]]:
     cases: list[tuple[str, Any, Any]] = [
         (
             "hashlib_sha256_hexdigest",
-            lambda: hashlib.sha256(data).hexdigest(),
+            lambda: patched_hashlib_sha256(data).hexdigest(),
             lambda: orig_hashlib_sha256(data).hexdigest(),
         ),
         (
             "hmac_new_hexdigest",
-            lambda: hmac.new(b"k", data, "sha256").hexdigest(),
+            lambda: patched_hmac_new(b"k", data, "sha256").hexdigest(),
             lambda: orig_hmac_new(b"k", data, "sha256").hexdigest(),
         ),
-        ("json_dumps", lambda: json.dumps(small), lambda: orig_json_dumps(small)),
-        ("json_loads", lambda: json.loads(text), lambda: orig_json_loads(text)),
+        ("json_dumps", lambda: patched_json_dumps(small), lambda: orig_json_dumps(small)),
+        ("json_loads", lambda: patched_json_loads(text), lambda: orig_json_loads(text)),
         (
             "re_sub",
-            lambda: re.sub(r"\d", "#", "call 555 0100"),
+            lambda: patched_re_sub(r"\d", "#", "call 555 0100"),
             lambda: orig_re_sub(r"\d", "#", "call 555 0100"),
         ),
         (
             "re_search",
-            lambda: re.search(r"(\w+)@", "id bob@x"),
+            lambda: patched_re_search(r"(\w+)@", "id bob@x"),
             lambda: orig_re_search(r"(\w+)@", "id bob@x"),
         ),
         (
@@ -194,23 +210,27 @@ def _patches() -> list[dict[str, Any]]:
         ),
         (
             "base64_b64encode",
-            lambda: base64.b64encode(data),
+            lambda: patched_base64_b64encode(data),
             lambda: orig_base64_b64encode(data),
         ),
         (
             "urllib_quote",
-            lambda: urllib.parse.quote("bob@example.com"),
+            lambda: patched_urllib_parse_quote("bob@example.com"),
             lambda: orig_urllib_parse_quote("bob@example.com"),
         ),
         (
             "urllib_urlencode",
-            lambda: urllib.parse.urlencode({"e": "bob", "c": "1"}),
+            lambda: patched_urllib_parse_urlencode({"e": "bob", "c": "1"}),
             lambda: orig_urllib_parse_urlencode({"e": "bob", "c": "1"}),
         ),
-        ("html_escape", lambda: html.escape("<b>bob</b>"), lambda: orig_html_escape("<b>bob</b>")),
+        (
+            "html_escape",
+            lambda: patched_html_escape("<b>bob</b>"),
+            lambda: orig_html_escape("<b>bob</b>"),
+        ),
         (
             "textwrap_dedent",
-            lambda: textwrap.dedent("  a\n  b\n"),
+            lambda: patched_textwrap_dedent("  a\n  b\n"),
             lambda: orig_textwrap_dedent("  a\n  b\n"),
         ),
         (
@@ -225,12 +245,12 @@ def _patches() -> list[dict[str, Any]]:
         ),
         (
             "stringio_write_getvalue",
-            lambda: _stringio(io.StringIO),
+            lambda: _stringio(patched_io_StringIO),
             lambda: _stringio(orig_io_StringIO),
         ),
         (
             "csv_writerow",
-            lambda: csv.writer(sink).writerow([1, "bob", "x"]),
+            lambda: patched_csv_writer(sink).writerow([1, "bob", "x"]),
             lambda: orig_csv(sink).writerow([1, "bob", "x"]),
         ),
     ]
