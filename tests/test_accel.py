@@ -843,3 +843,22 @@ def test_set_carrier_is_checked() -> None:
     for bad in (NoSlot, str, int, "x"):
         with pytest.raises(TypeError, match="set_carrier"):
             C.set_carrier(bad)
+
+
+@needs_c
+def test_unbound_memory_file_methods_refuse_a_file_made_before_instrument() -> None:
+    import io
+
+    from purposetag._instrument import _patching
+
+    pt.uninstrument()
+    before = io.StringIO()
+    pt.instrument()
+    try:
+        assert io.StringIO is not _patching.original(io, "StringIO")
+        with pytest.raises(TypeError, match="descriptor 'write'"):
+            io.StringIO.write(before, "x")  # documented: the C method is the patched class's
+        before.write("x")  # its own methods are the original ones
+        assert before.getvalue() == "x"
+    finally:
+        pt.uninstrument()
