@@ -994,6 +994,7 @@ typedef struct {
     PyObject *slow;
     PyObject *slow_head; /* first argument of `slow` (JOIN, FORMAT, MOD) */
     PyTypeObject *want;  /* JOIN: the separator's type */
+    PyObject *prog;      /* MOD: (lead, ((code, spec, literal after), ...)) or NULL */
     Py_ssize_t nvar;
     Py_ssize_t lit_len;  /* FSTRING: total length of the literals */
     Py_UCS4 lit_max;     /* FSTRING: their widest character class */
@@ -1169,6 +1170,130 @@ site_seq(SiteObject *self, PyObject **items, Py_ssize_t m, int as_list)
     return seq;
 }
 
+/* prog as _formatting.percent_program / brace_program make it: (lead, ops), each op
+ * (code, operand index, spec, literal after); m operands */
+static int
+site_prog_ok(PyObject *prog, Py_ssize_t m)
+{
+    if (!PyTuple_CheckExact(prog) || PyTuple_GET_SIZE(prog) != 2 ||
+        !PyUnicode_CheckExact(PyTuple_GET_ITEM(prog, 0)) ||
+        !PyTuple_CheckExact(PyTuple_GET_ITEM(prog, 1))) {
+        return 0;
+    }
+    PyObject *ops = PyTuple_GET_ITEM(prog, 1);
+    Py_ssize_t nops = PyTuple_GET_SIZE(ops);
+    if (nops < 1 || nops > SITE_STACK || m > SITE_STACK) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < nops; i++) {
+        PyObject *op = PyTuple_GET_ITEM(ops, i);
+        if (!PyTuple_CheckExact(op) || PyTuple_GET_SIZE(op) != 4 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(op, 0)) ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(op, 1)) ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(op, 2)) ||
+            !PyUnicode_CheckExact(PyTuple_GET_ITEM(op, 3))) {
+            return 0;
+        }
+        long code = PyLong_AsLong(PyTuple_GET_ITEM(op, 0));
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(op, 1));
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        if (code != 0 && code != 2 && code != 3 && code != 4 && code != 5) {
+            return 0;
+        }
+        if (at < 0 || at >= m || (code <= 3 && (nops != m || at != i))) {
+            return 0; /* `%`: one field per operand, in order */
+        }
+    }
+    return 1;
+}
+
+/* One field of a prog: a new reference to its text, or NULL (no error set) when
+ * Python should do it.  What each code accepts runs no Python code:
+ *   0  bare %s:        an exact str or a TaintedStr (its text)
+ *   2  %<spec>:        an exact int or float, `spec % (v,)`
+ *   3  bare %d:        an exact int, str(v)
+ *   4  {:<spec>}:      an exact str, int or float, format(v, spec)
+ *   5  bare {}:        as 0, or an exact int or float, format(v, "") */
+static PyObject *
+prog_piece(long code, PyObject *spec, PyObject *v)
+{
+    int text = PyUnicode_CheckExact(v) || Py_IS_TYPE(v, carrier);
+    int number = PyLong_CheckExact(v) || PyFloat_CheckExact(v);
+    PyObject *piece = NULL;
+    if ((code == 0 || code == 5) && text) {
+        return Py_NewRef(v);
+    }
+    if (code == 3 && PyLong_CheckExact(v)) {
+        piece = PyObject_Str(v);
+    }
+    else if (code == 2 && number) {
+        PyObject *one = PyTuple_Pack(1, v);
+        piece = one ? PyUnicode_Format(spec, one) : NULL;
+        Py_XDECREF(one);
+    }
+    else if ((code == 5 && number) || (code == 4 && (number || PyUnicode_CheckExact(v)))) {
+        piece = PyObject_Format(v, spec);
+    }
+    if (piece != NULL && !PyUnicode_CheckExact(piece)) {
+        Py_CLEAR(piece);
+    }
+    if (piece == NULL) {
+        PyErr_Clear(); /* Python formats it again, and raises what plain str raises */
+    }
+    return piece;
+}
+
+/* ``template % items`` / ``template.format(*items)`` with TaintedStr operands, for a
+ * site with a prog: _formatting._run_percent_fast / _run_brace_fast in C.  NULL
+ * with no error set: anything else, and any failure, is Python's. */
+static PyObject *
+site_prog_tagged(SiteObject *self, PyObject **items, Py_ssize_t m)
+{
+    if (carrier == NULL || self->prog == NULL) {
+        return NULL;
+    }
+    PyObject *lead = PyTuple_GET_ITEM(self->prog, 0);
+    PyObject *ops = PyTuple_GET_ITEM(self->prog, 1);
+    Py_ssize_t nops = PyTuple_GET_SIZE(ops);
+    PyObject *parts = PyTuple_New(2 * nops + 1); /* lead, piece, literal, piece, ... */
+    if (parts == NULL) {
+        return NULL;
+    }
+    PyObject *pieces[SITE_STACK];
+    Py_ssize_t at[SITE_STACK];
+    Py_ssize_t pos = PyUnicode_GET_LENGTH(lead);
+    PyTuple_SET_ITEM(parts, 0, Py_NewRef(lead));
+    for (Py_ssize_t i = 0; i < nops; i++) {
+        PyObject *op = PyTuple_GET_ITEM(ops, i);
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(op, 1)); /* checked: 0 <= k < m */
+        PyObject *piece = prog_piece(PyLong_AsLong(PyTuple_GET_ITEM(op, 0)),
+                                     PyTuple_GET_ITEM(op, 2), items[k]);
+        if (piece == NULL) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        PyObject *lit = PyTuple_GET_ITEM(op, 3);
+        PyTuple_SET_ITEM(parts, 2 * i + 1, piece); /* parts holds it */
+        PyTuple_SET_ITEM(parts, 2 * i + 2, Py_NewRef(lit));
+        pieces[i] = piece;
+        at[i] = pos;
+        pos += PyUnicode_GET_LENGTH(piece) + PyUnicode_GET_LENGTH(lit);
+    }
+    PyObject *empty = PyUnicode_FromStringAndSize("", 0);
+    PyObject *res = empty ? PyUnicode_Join(empty, parts) : NULL;
+    Py_XDECREF(empty);
+    PyObject *out = NULL;
+    if (res != NULL) {
+        out = tag_pieces(res, pieces, at, nops);
+        Py_DECREF(res);
+    }
+    Py_DECREF(parts);
+    return out;
+}
+
 static PyObject *
 site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -1200,6 +1325,12 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         Py_ssize_t nk = self->kwnames ? PyTuple_GET_SIZE(self->kwnames) : 0;
         if (plain) {
             return PyObject_Vectorcall(call, items, (size_t)(m - nk), self->kwnames);
+        }
+        if (self->prog != NULL) { /* positional fields only: ranges in C if it can */
+            res = site_prog_tagged(self, items, m);
+            if (res != NULL || PyErr_Occurred()) {
+                return res;
+            }
         }
         if (self->dyn) { /* slow(m, *args, **kwargs) */
             small[0] = call;
@@ -1268,7 +1399,10 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         res = PyNumber_Remainder(call, seq);
     }
     else {
-        res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+        res = site_prog_tagged(self, items, m);
+        if (res == NULL && !PyErr_Occurred()) {
+            res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
+        }
     }
     Py_DECREF(seq);
     return res;
@@ -1291,14 +1425,24 @@ static PyMethodDef site_methods[] = {
 static PyObject *
 site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"kind",    "items", "slow",     "call", "slow_head",
-                             "kwnames", "mark",  "as_list",  NULL};
+    static char *kwlist[] = {"kind",    "items", "slow",    "call", "slow_head",
+                             "kwnames", "mark",  "as_list", "prog", NULL};
     int kind, as_list = 0;
     PyObject *items, *slow, *call = Py_None, *slow_head = Py_None, *kwnames = Py_None;
-    PyObject *mark = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O|$OOOOp", kwlist, &kind, &PyTuple_Type,
+    PyObject *mark = Py_None, *prog = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O|$OOOOpO", kwlist, &kind, &PyTuple_Type,
                                      &items, &slow, &call, &slow_head, &kwnames, &mark,
-                                     &as_list)) {
+                                     &as_list, &prog)) {
+        return NULL;
+    }
+    if (prog != Py_None &&
+        (!(kind == SITE_MOD ? PyUnicode_CheckExact(call)
+                            : kind == SITE_FORMAT && PyUnicode_CheckExact(slow_head) &&
+                                  kwnames == Py_None && call != Py_None) ||
+         !site_prog_ok(prog, PyTuple_GET_SIZE(items)))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Site(): prog is (lead, ((code, operand, spec, literal), ...)), for a "
+                        "% or .format() site with a str template");
         return NULL;
     }
     Py_ssize_t m = PyTuple_GET_SIZE(items);
@@ -1392,6 +1536,7 @@ site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->slow = Py_NewRef(slow);
     self->slow_head = Py_NewRef(slow_head);
     self->want = want;
+    self->prog = prog == Py_None ? NULL : Py_NewRef(prog);
     self->nvar = nvar;
     self->lit_len = lit_len;
     self->lit_max = lit_max;
@@ -1412,6 +1557,7 @@ site_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->kwnames);
     Py_VISIT(self->slow);
     Py_VISIT(self->slow_head);
+    Py_VISIT(self->prog);
     return 0;
 }
 
@@ -1425,6 +1571,7 @@ site_clear(PyObject *op)
     Py_CLEAR(self->call);
     Py_CLEAR(self->kwnames);
     Py_CLEAR(self->slow_head);
+    Py_CLEAR(self->prog);
     return 0;
 }
 

@@ -862,3 +862,32 @@ def test_unbound_memory_file_methods_refuse_a_file_made_before_instrument() -> N
         assert before.getvalue() == "x"
     finally:
         pt.uninstrument()
+
+
+@needs_c
+def test_mod_site_program_is_checked() -> None:
+    mark = object()
+
+    def site(**kw: object) -> object:
+        return C.Site(3, (mark, mark), print, call="%s|%d", slow_head="%s|%d", mark=mark, **kw)
+
+    site(prog=("", ((0, 0, "%", "|"), (3, 1, "%d", ""))))
+    for bad in [
+        ("", ((0, 0, "%", "|"),)),  # one op for two operands
+        ("", ((0, 1, "%", "|"), (3, 0, "%d", ""))),  # `%` takes the operands in order
+        ("", ((1, 0, "%5s", "|"), (3, 1, "%d", ""))),  # code 1 stays in Python
+        ("", ((0, 0, "%", "|"), (3, 2, "%d", ""))),  # no third operand
+        ("", [(0, 0, "%", "|"), (3, 1, "%d", "")]),
+        (b"", ((0, 0, "%", "|"), (3, 1, "%d", ""))),
+        "nonsense",
+    ]:
+        with pytest.raises(TypeError, match="prog"):
+            site(prog=bad)
+    fmt = "{1}:{0:>3}"
+    C.Site(2, (mark, mark), print, call=fmt.format, slow_head=fmt, mark=mark,
+           prog=("", ((5, 1, "", ":"), (4, 0, ">3", ""))))  # fmt: skip
+    with pytest.raises(TypeError, match="prog"):  # a .format() site with keywords
+        C.Site(2, (mark, mark), print, call=fmt.format, slow_head=fmt, mark=mark,
+               kwnames=("k",), prog=("", ((5, 0, "", ""),)))  # fmt: skip
+    with pytest.raises(TypeError, match="prog"):
+        C.Site(1, (mark,), print, call=", ".join, slow_head=", ", mark=mark, prog=("", ()))

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 import purposetag as pt
 from purposetag import _accel
-from purposetag._formatting import brace_format, percent_format
+from purposetag._formatting import (
+    brace_format,
+    brace_program,
+    percent_format,
+    percent_program,
+)
 from purposetag._instrument import _aspects as A
 from purposetag._proxy import TaggedValue
 from purposetag._tainted import TaintedStr
@@ -118,19 +123,30 @@ VALUES = st.one_of(
 
 
 @given(
-    st.sampled_from(["%s|%s", "<%r>%5s", "%d-%s", "%s", "%(a)s", "%s%%%s", "%.1s:%-3s"]),
+    st.sampled_from(
+        ["%s|%s", "<%r>%5s", "%d-%s", "%s", "%(a)s", "%s%%%s", "%.1s:%-3s", "%s (%d) %.2f|%x"]
+    ),
     st.lists(VALUES, min_size=0, max_size=3),
 )
 def test_mod_site_matches_python(template: str, values: list[Any]) -> None:
     mark = object()
+    prog = percent_program(template)
+    if prog is not None and len(prog[1]) != len(values):
+        prog = None  # the rewriter gives a program only with one operand per field
     site = C.Site(
-        3, tuple(mark for _ in values), percent_format, call=template, slow_head=template, mark=mark
+        3,
+        tuple(mark for _ in values),
+        percent_format,
+        call=template,
+        slow_head=template,
+        mark=mark,
+        prog=prog,
     )
     got, want = _outcome(site, *values), _outcome(lambda: template % tuple(values))
     assert got[0] == want[0]
     if got[0] == "ok":
         assert got[1] == want[1] and type(got[1]) in (str, TaintedStr)
-        assert _outcome(percent_format, template, tuple(values)) == got
+        _same(got[1], percent_format(template, tuple(values)))  # value, type and ranges
     else:
         assert got[1:] == want[1:]
 
@@ -152,6 +168,36 @@ def test_format_site_matches_python(template: str, values: list[Any], k: Any) ->
     if got[0] == "ok":
         assert got[1] == want[1]
         _same(got[1], brace_format(template, tuple(values), {"k": k}))
+    else:
+        assert got[1:] == want[1:]
+
+
+@given(
+    st.sampled_from(["{}|{}", "{1}:{0:>3}", "{:d} and {}", "{0}{0}", "{}", "{:.2f}|{}", "x{}y"]),
+    st.lists(VALUES, min_size=1, max_size=3),
+)
+def test_positional_format_site_with_a_program_matches_python(
+    template: str, values: list[Any]
+) -> None:
+    mark = object()
+    prog = brace_program(template)
+    if prog is None or any(op[1] >= len(values) for op in prog[1]):
+        prog = None  # as the rewriter: a program only when every field has its operand
+    site = C.Site(
+        2,
+        tuple(mark for _ in values),
+        brace_format,
+        call=template.format,
+        slow_head=template,
+        mark=mark,
+        prog=prog,
+    )
+    got = _outcome(site, *values)
+    want = _outcome(lambda: template.format(*values))
+    assert got[0] == want[0]
+    if got[0] == "ok":
+        assert got[1] == want[1]
+        _same(got[1], brace_format(template, tuple(values), {}))
     else:
         assert got[1:] == want[1:]
 

@@ -27,6 +27,7 @@ import ast
 from typing import Any
 
 from .._accel import ACCELERATED
+from .._formatting import brace_program, percent_program
 
 _METHODS = {"join": "_pt_join", "format": "_pt_format", "format_map": "_pt_format_map"}
 
@@ -529,6 +530,10 @@ def _format_def(
             return _c_site(
                 fname, 2, shape, None, "_pt_format", "None", "None", kwnames=names or None
             )
+        prog = brace_program(tmpl) if not names else None
+        if prog is not None and all(op[1] < len(shape) for op in prog[1]) and len(shape) <= 16:
+            # tagged operands of plain fields get their ranges in C (see Site)
+            return _c_site(fname, 2, shape, tmpl, "_pt_brace", "_pt_c0.format", prog=prog)
         return _c_site(fname, 2, shape, tmpl, "_pt_brace", "_pt_c0.format", kwnames=names or None)
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
@@ -556,6 +561,10 @@ def _mod_def(fname: str, tmpl: Any, shape: tuple[Any, ...]) -> ast.stmt:
         if tmpl is None:
             return _c_site(fname, 3, shape, None, "_pt_mod", "None", "None")
         slow = "_pt_percent" if type(tmpl) is str else "_pt_mod"
+        prog = percent_program(tmpl) if type(tmpl) is str else None
+        if prog is not None and len(prog[1]) == len(shape) <= 16:
+            # one field per operand: tagged `%s` operands get their ranges in C (Site)
+            return _c_site(fname, 3, shape, tmpl, slow, "_pt_c0", prog=prog)
         return _c_site(fname, 3, shape, tmpl, slow, "_pt_c0")
     consts: list[Any] = []
     params, exprs = _operands(shape, consts)
