@@ -231,7 +231,8 @@ is_plain_or_tagged(PyObject *o, int depth, Py_ssize_t *budget, PyObject **seen, 
 #define MAX_TRIPS 32
 typedef struct {
     Py_ssize_t a, b;
-    PyObject *ts; /* borrowed: held by a piece for as long as the placer lives */
+    PyObject *ts; /* a strong reference: building the result allocates, and a GC run
+                   * may let a finalizer replace a piece's ranges (placer_free) */
 } Trip;
 typedef struct {
     Trip t[MAX_TRIPS];
@@ -259,9 +260,18 @@ placer_push(Placer *pl, Py_ssize_t a, Py_ssize_t b, PyObject *ts)
     }
     pl->t[pl->n].a = a;
     pl->t[pl->n].b = b;
-    pl->t[pl->n].ts = ts;
+    pl->t[pl->n].ts = Py_NewRef(ts);
     pl->n++;
     return 1;
+}
+
+static void
+placer_free(Placer *pl)
+{
+    for (int i = 0; i < pl->n; i++) {
+        Py_DECREF(pl->t[i].ts);
+    }
+    pl->n = 0;
 }
 
 /* _ranges.place(out, r, pos, k) for the ranges `r` of a k-long piece at `pos` */
@@ -359,14 +369,17 @@ tag_pieces(PyObject *res, PyObject *const *pieces, const Py_ssize_t *pos, Py_ssi
         if (Py_IS_TYPE(p, carrier)) {
             PyObject *r = *(PyObject **)((char *)p + carrier_off);
             if (r == NULL || !placer_place(&pl, r, pos[i], PyUnicode_GET_LENGTH(p))) {
+                placer_free(&pl);
                 return NULL;
             }
         }
         else if (!PyUnicode_CheckExact(p)) {
+            placer_free(&pl);
             return NULL;
         }
     }
     PyObject *r = placer_ranges(&pl, PyUnicode_GET_LENGTH(res));
+    placer_free(&pl);
     if (r == NULL) {
         return NULL; /* an error is set */
     }
@@ -2252,6 +2265,27 @@ mem_getvalue(MemState *st, PyObject *self)
     return PyObject_CallOneArg(st->slow_getvalue, self);
 }
 
+/* fn(self, *args, **kwds) for tp_init: 0, or -1 with the error set */
+static int
+init_through(PyObject *fn, PyObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *full = PyTuple_New(PyTuple_GET_SIZE(args) + 1);
+    if (full == NULL) {
+        return -1;
+    }
+    PyTuple_SET_ITEM(full, 0, Py_NewRef(self));
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(args); j++) {
+        PyTuple_SET_ITEM(full, j + 1, Py_NewRef(PyTuple_GET_ITEM(args, j)));
+    }
+    PyObject *res = PyObject_Call(fn, full, kwds);
+    Py_DECREF(full);
+    if (res == NULL) {
+        return -1;
+    }
+    Py_DECREF(res);
+    return 0;
+}
+
 static int
 mem_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
@@ -2267,24 +2301,16 @@ mem_init(PyObject *self, PyObject *args, PyObject *kwds)
              !(PyUnicode_Check(first) || PyBytes_Check(first)))) {
             return st->init(self, args, kwds);
         }
-        PyObject *full = PyTuple_New(PyTuple_GET_SIZE(args) + 1);
-        if (full == NULL) {
-            return -1;
-        }
-        PyTuple_SET_ITEM(full, 0, Py_NewRef(self));
-        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(args); j++) {
-            PyTuple_SET_ITEM(full, j + 1, Py_NewRef(PyTuple_GET_ITEM(args, j)));
-        }
-        PyObject *res = PyObject_Call(st->slow_init, full, kwds);
-        Py_DECREF(full);
-        if (res == NULL) {
-            return -1;
-        }
-        Py_DECREF(res);
-        return 0;
+        return init_through(st->slow_init, self, args, kwds);
     }
-    PyErr_SetString(PyExc_TypeError, "purposetag memory file: unknown class");
-    return -1;
+    /* a class installed before the current one (io patched again): its own __init__ */
+    PyObject *init = PyObject_GetAttrString((PyObject *)Py_TYPE(self), "__init__");
+    if (init == NULL) {
+        return -1;
+    }
+    int rc = init_through(init, self, args, kwds);
+    Py_DECREF(init);
+    return rc;
 }
 
 static PyObject *mem_write0(PyObject *self, PyObject *arg) { return mem_write(&mem_state[0], self, arg); }

@@ -891,3 +891,32 @@ def test_mod_site_program_is_checked() -> None:
                kwnames=("k",), prog=("", ((5, 0, "", ""),)))  # fmt: skip
     with pytest.raises(TypeError, match="prog"):
         C.Site(1, (mark,), print, call=", ".join, slow_head=", ", mark=mark, prog=("", ()))
+
+
+@needs_c
+def test_a_memory_file_class_installed_before_the_current_one_still_works() -> None:
+    # io patched by a second class (a reload of the patch module): instances of the
+    # first still construct, keep the tags of a tagged initial value, write and read
+    code = """
+import io
+import purposetag as pt
+from purposetag._instrument import _p_io
+from purposetag._instrument._patching import original
+from purposetag._tainted import mk_str
+first = _p_io.TaggedStringIO
+second = _p_io._memory_file(original(io, "StringIO"), str, mk_str)
+t = pt.tag("secret", "security.authentication")
+for cls in (first, second):
+    f = cls(t)
+    f.seek(0, 2)
+    f.write("+plain")
+    assert f.getvalue() == "secret+plain" and pt.ranges(f.getvalue())[0][:2] == (0, 6)
+    assert type(cls("x").getvalue()) is str
+print("ok")
+"""
+    env = {**os.environ, "PURPOSETAG_REQUIRE_SPEEDUPS": "1"}
+    env.pop("PURPOSETAG_PURE_PYTHON", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
