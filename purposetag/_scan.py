@@ -56,6 +56,9 @@ ATOMIC: frozenset[type] = frozenset(
     }
 )
 
+# Value types: their subclasses' attributes are looked into (see `_visit`).
+_VALUES = (str, bytes, int, float, complex)
+
 # Base types whose instances are not data: looked at, never into.
 _OPAQUE: tuple[type, ...] = (
     str,
@@ -230,7 +233,19 @@ class Scanner:
             self.found.append(Finding(tuple(self.path), v._self_tags, v))
             v = v.__wrapped__
             t = type(v)
-        if t in ATOMIC or issubclass(t, _OPAQUE):
+        if t in ATOMIC:
+            return
+        if issubclass(t, _OPAQUE):
+            # a subclass of str, int, ... may still hold data in attributes (`__dict__`,
+            # `__slots__`): those are looked into, the value itself is not
+            if not issubclass(t, _VALUES) or _layout(t) == (None, ()):
+                return
+            if depth >= self.max_depth:
+                self._limit("max_depth")
+                return
+            if id(v) not in self.seen:
+                self.seen.add(id(v))
+                self._object(v, t, depth + 1)
             return
         if depth >= self.max_depth:
             self._limit("max_depth")

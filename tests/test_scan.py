@@ -214,3 +214,33 @@ def test_opaque_values_are_not_entered() -> None:
     assert paths(logging) == []
     assert paths(Contact) == []
     assert paths(lambda: t()) == []
+
+
+def test_attributes_of_str_and_number_subclasses_are_looked_into() -> None:
+    import enum
+
+    class Labelled(str):
+        pass
+
+    class Counted(float):
+        __slots__ = ("owner",)
+
+    class Color(enum.StrEnum):
+        RED = "red"
+
+    email = pt.tag("ada@example.com", "account.recovery")
+    s = Labelled("row-1")
+    s.owner = email  # type: ignore[attr-defined]
+    n = Counted(3)
+    n.owner = email
+
+    @pt.guard("marketing.email")
+    def send(*args: object) -> str:
+        return "sent"
+
+    with pytest.raises(pt.PurposeViolation) as e:
+        send(s)
+    assert e.value.argument == "args[0].owner"
+    with pytest.raises(pt.PurposeViolation):
+        send([n])
+    assert send(Labelled("plain"), Counted(1), Color.RED, True) == "sent"
