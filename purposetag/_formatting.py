@@ -99,32 +99,39 @@ def _convert(value: Any, conv: str) -> str:
 def _value_tags(value: Any, piece: str) -> Ranges | None:
     """For a piece with no ranges of its own: every tag found in the value it came
     from (``%d`` of a tagged number, ``%s`` of a list of tagged strings)."""
+    if type(value) is TaintedStr or type(value) is TaintedBytes:
+        return None  # its characters carry its tags; an empty one contributes none
     du = deep_union(value)
     return du if du and piece else None
 
 
-def _placed(text: str, piece: str, left: bool, value: Any) -> Ranges | None:
-    """Ranges of `piece`: `text` (maybe truncated) padded on one side."""
+def _placed(
+    text: str, piece: str, left: bool, value: Any, prec: int | None = None
+) -> Ranges | None:
+    """Ranges of `piece`: `text` cut to `prec` characters (None: all of it) and padded
+    on one side (`left`: the text first)."""
     r = _rng(text)
     if r is None:
         return _value_tags(value, piece)
     n = len(piece)
     if n == len(text) and piece == text:
         return r
-    # piece == pad + text[:kept] (or text[:kept] + pad): precision may have cut the
-    # text and width padded it with spaces; find the longest such split.
-    kept = n if n < len(text) else len(text)
-    while kept > 0:
-        if left:
-            if piece.startswith(text[:kept]) and not piece[kept:].strip(" "):
-                break
-        elif piece.endswith(text[:kept]) and not piece[: n - kept].strip(" "):
-            break
-        kept -= 1
+    kept = len(text) if prec is None else min(len(text), max(prec, 0))
     if kept == 0:
-        return R.union(r) if piece else None
+        return None  # nothing of the text is in the piece: only padding
     at = 0 if left else n - kept
-    return R.build(((at, None, 0), (kept, r, 0)), len(piece))
+    if at < 0 or piece[at : at + kept] != text[:kept]:
+        return R.union(r)  # not the layout expected: the whole piece (sound)
+    return R.build(((at, None, 0), (kept, r, 0)), n)
+
+
+def _precision(prec: str | None, star: int | None = None) -> int | None:
+    """The precision a ``%`` unit applies: None, digits (``""`` is 0), or a ``*`` value."""
+    if prec is None:
+        return None
+    if prec == "*":
+        return star
+    return int(prec) if prec else 0
 
 
 _place = R.place
@@ -321,7 +328,7 @@ def _fast_percent(items: list[Any]) -> Any:
             code = 2  # a number (or %c): the value's tags on the whole piece
             spec += conv
         lits = []
-        ops.append([code, spec, lits, conv, left])
+        ops.append([code, spec, lits, conv, left, _precision(prec)])
     if not ops:
         return None
     for op in ops:
@@ -410,7 +417,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
     out: list[R.Triple] = []
     pos = len(lead)
     i = 0
-    for code, spec, lit, conv, left in ops:
+    for code, spec, lit, conv, left, prec in ops:
         v = args[i]
         i += 1
         tv = type(v)
@@ -439,7 +446,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             text = _user(_convert, v, conv)  # (may be a subclass: `%` calls its __str__)
             piece = _user(_s_mod, spec, (text,)) if spec else text
             text, piece = _exact(text), _exact(piece)
-            pr = _placed(text, piece, left, v)
+            pr = _placed(text, piece, left, v, prec)
         parts.append(piece)
         if pr is not None:
             _place(out, pr, pos, len(piece))
@@ -478,6 +485,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             stars.append(w)
             left = left or w < 0
             ai += 1
+        star: int | None = None
         if prec == "*":
             if ai >= len(positional):
                 raise _too_few()
@@ -485,6 +493,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
             if not issubclass(type(p), int):
                 raise _Faithful(TypeError("* wants int"))
             stars.append(p)
+            star = int(p)
             ai += 1
         if key is not None:
             if mapping is None:
@@ -505,7 +514,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
                 spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
                 piece = _user(_s_mod, spec + "s", (*stars, text))
             text, piece = _exact(text), _exact(piece)
-            pr = _placed(text, piece, left, value)
+            pr = _placed(text, piece, left, value, _precision(prec, star))
         else:
             spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
             piece = _user(_s_mod, spec + conv, (*stars, value))

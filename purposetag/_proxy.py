@@ -97,6 +97,19 @@ def _unary(op: Any) -> Any:
     return method
 
 
+def _is_buffer(value: Any) -> bool:
+    try:
+        memoryview(value).release()
+    except TypeError:
+        return False
+    return True
+
+
+def _tagged_items(it: Any, tags: TagSet) -> Any:
+    for item in it:
+        yield tag_result(item, tags)
+
+
 class TaggedValue(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
     """A proxy for any value other than str/bytes/containers, carrying `_self_tags`."""
 
@@ -124,7 +137,14 @@ class TaggedValue(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
         return mk_str(format(self.__wrapped__, spec), self._self_tags)
 
     def __bytes__(self) -> bytes:
-        return mk_bytes(bytes(self.__wrapped__), self._self_tags)
+        # bytes(x) and bytes `%s`/`%b` both ask for __bytes__, which a proxy always
+        # has: answer only for what would have one, or is a buffer, or an int (whose
+        # bytes(n) is n zero bytes); anything else fails as it would without us
+        w = self.__wrapped__
+        tw = type(w)
+        if not (hasattr(tw, "__bytes__") or isinstance(w, int) or _is_buffer(w)):
+            return b"%b" % (w,)  # raises CPython's own TypeError, naming the type
+        return mk_bytes(bytes(w), self._self_tags)
 
     # data read through the proxy keeps the tags
     def __getattr__(self, name: str) -> Any:
@@ -139,9 +159,8 @@ class TaggedValue(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
         return tag_result(self.__wrapped__[_unwrap(key)], self._self_tags)
 
     def __iter__(self) -> Any:
-        tags = self._self_tags
-        for item in iter(self.__wrapped__):
-            yield tag_result(item, tags)
+        # iter() itself raises for what is not iterable, as it would unwrapped
+        return _tagged_items(iter(self.__wrapped__), self._self_tags)
 
     # copies and pickles keep the tags
     def __copy__(self) -> TaggedValue:

@@ -190,3 +190,39 @@ def test_format_map_positional_field_in_a_spec_is_cpythons_error() -> None:
     for template in ("{a:{0}}", "{a:{}}"):
         m = {"a": _T}
         assert _outcome(brace_format_map, template, m) == _outcome(lambda: template.format_map(m))
+
+
+@_given(
+    _st.text(alphabet="ab ", max_size=6),
+    _st.booleans(),
+    _st.one_of(_st.none(), _st.integers(0, 9)),
+    _st.one_of(_st.none(), _st.integers(0, 8)),
+    _st.booleans(),
+)
+def test_percent_s_places_exactly_the_kept_characters(
+    text: str, left: bool, width: int | None, prec: int | None, star: bool
+) -> None:
+    # the characters of the tagged text that `%` keeps carry its tags; the padding
+    # never does, even when it looks like the characters the precision cut off
+    t = pt.tag(text, "p")
+    tags = pt.tags(pt.tag("x", "p"))
+    w = "" if width is None else str(width)
+    flags = "-" if left else ""
+    if star and prec is not None:
+        template, values = f"[%{flags}{w}.*s]", (prec, t)
+    else:
+        template = f"[%{flags}{w}{'' if prec is None else '.' + str(prec)}s]"
+        values = (t,)
+    res = percent_format(template, values)
+    assert res == template % (*values[:-1], text)
+    kept = len(text) if prec is None else min(len(text), prec)
+    pad = max(0, (width or 0) - kept)
+    start = 1 if left else 1 + pad
+    want = [(start, start + kept, tags)] if kept else []
+    assert pt.ranges(res) == want
+
+
+def test_an_empty_tagged_string_tags_no_padding_or_quotes() -> None:
+    e = pt.tag("", "p")
+    for res in ("[%5s]" % e, "%r" % e, "%a|" % (e,), percent_format("%-4s|%s", (e, "x"))):  # noqa: UP031
+        assert not pt.is_tagged(res) and type(res) is str

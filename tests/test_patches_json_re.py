@@ -146,3 +146,21 @@ def test_instrumented_pattern_behaves_like_re_pattern() -> None:
         assert m is not None and pt_.tags(m.group(1))
     finally:
         pt_.uninstrument()
+
+
+def test_pattern_scanner_matches_keep_tags() -> None:
+    p = re.compile(r"\w+")
+    sc = p.scanner(T)
+    first = sc.match()
+    assert first.group() == "bob" and pt.tags(first.group()) == TAGS
+    assert pt.tags(sc.search().group()) == TAGS and sc.pattern is p.__wrapped__
+    plain = p.scanner("a b")
+    assert type(plain.match()) is re.Match
+
+
+def test_json_dumps_an_empty_tagged_string_tags_only_the_tagged_text() -> None:
+    e = pt.tag("", "account.recovery")
+    out = json.dumps({"k": e, "n": T})
+    assert out == '{"k": "", "n": "bob@x.io"}'
+    assert pt.ranges(out) == [(out.index("bob"), out.index("bob") + 8, TAGS)]
+    assert type(json.dumps({"k": e, "n": "plain"})) is str

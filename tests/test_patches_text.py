@@ -364,3 +364,11 @@ def test_csv_writer_errors_are_the_originals() -> None:
 
     for args in [(), (object(),), (io.StringIO(), "no-such-dialect"), (io.StringIO(),)]:
         assert outcome(csv.writer, *args) == outcome(orig, *args) is not None
+
+
+def test_bytesio_read1_keeps_tags() -> None:
+    f = io.BytesIO(b"id:" + B)
+    assert f.read1(3) == b"id:" and not pt.is_tagged(f.read1(0))
+    rest = f.read1(-1)
+    assert rest == b"bob@x.io" and pt.tags(rest) == TAGS
+    assert not hasattr(io.StringIO, "read1")

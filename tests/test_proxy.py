@@ -7,6 +7,7 @@ import json
 import pickle
 from collections import namedtuple
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,27 @@ def test_percent_treats_a_proxy_as_a_mapping_documented_quirk() -> None:
     assert template % pt.tag(0, "p") == "%"
     with pytest.raises(TypeError):
         template % 0  # noqa: B018
+
+
+def test_proxy_bytes_and_iter_fail_as_the_wrapped_value_would() -> None:
+    import datetime
+
+    def outcome(fn: Any) -> Any:
+        try:
+            return ("ok", fn())
+        except TypeError as exc:
+            return ("TypeError", str(exc))
+
+    for value in (1.5, datetime.date(2020, 1, 1), None):
+        tv = pt.tag(value, "p") if value is not None else pt.TaggedValue(value)
+        assert outcome(lambda tv=tv: b"%s" % tv) == outcome(lambda v=value: b"%s" % v)
+        assert outcome(lambda tv=tv: iter(tv))[0] == "TypeError"  # at once, not on next()
+    assert bytes(pt.tag(3, "p")) == bytes(3)  # bytes(n): n zero bytes, as for a plain int
+    assert bytes(pt.tag(bytearray(b"xy"), "p")) == b"xy"
+    assert [x + 0 for x in pt.tag(range(2), "p")] == [0, 1]
+
+
+def test_known_quirk_bytes_percent_s_of_a_tagged_int() -> None:
+    # documented: a proxy always has __bytes__, so bytes `%s` of a tagged int gives
+    # bytes(n) where plain `b"%s" % 5` raises TypeError
+    assert b"<%s>" % pt.tag(2, "p") == b"<\x00\x00>"

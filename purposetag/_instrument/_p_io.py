@@ -139,6 +139,12 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
             pos = self.tell()
             return self._tagged(base.read(self, size), pos)
 
+        def read1(self, size: int | None = -1) -> Any:  # BytesIO's
+            if self._pt_marks is None:
+                return base.read1(self, size)
+            pos = self.tell()
+            return self._tagged(base.read1(self, size), pos)
+
         def readline(self, size: int | None = -1) -> Any:
             if self._pt_marks is None:
                 return base.readline(self, size)
@@ -175,7 +181,11 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
     # written, is the C method itself.
     Tagged.__init__ = fast(Tagged.__init__, fast=b_init, check_from=1)  # type: ignore[method-assign]
     Tagged.write = fast(Tagged.write, fast=b_write, check_from=1)  # type: ignore[method-assign]
-    for name in ("getvalue", "read", "readline", "readlines", "__next__"):
+    if not hasattr(base, "read1"):  # StringIO has none
+        del Tagged.read1
+    for name in ("getvalue", "read", "read1", "readline", "readlines", "__next__"):
+        if not hasattr(base, name):
+            continue
         setattr(
             Tagged,
             name,

@@ -18,11 +18,19 @@ from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 _INF = float("inf")
 
 
-def _tagging_encoder(base: Callable[[str], str]) -> Callable[[str], str]:
+def _tagging_encoder(
+    base: Callable[[str], str], empty: list[TagSet]
+) -> Callable[[str], str]:
+    """`base` (the string encoder) keeping each string's tags on its characters; the
+    tags of empty strings, which have no characters to carry them, go to `empty`."""
+
     def encode(s: str) -> str:
         out = base(s)
         r = _rng(s)
         if r is None:
+            return out
+        if not s:
+            empty.append(R.union(r))
             return out
         n = len(out)
         inner: Any = r if n == len(s) + 2 else R.union(r)
@@ -64,10 +72,11 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     indent = encoder.indent
     if indent is not None and not isinstance(indent, str):
         indent = " " * indent  # what JSONEncoder.iterencode passes on (3.13 requires it)
+    empty: list[TagSet] = []
     iterencode = _enc._make_iterencode(  # type: ignore[attr-defined]
         {} if encoder.check_circular else None,
         encoder.default,
-        _tagging_encoder(base),
+        _tagging_encoder(base, empty),
         indent,
         _floatstr(encoder.allow_nan),
         encoder.key_separator,
@@ -77,7 +86,9 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
         False,
     )
     out = join_tagged("", list(iterencode(obj, 0)))
-    if out != res or R.union(_rng(out)) != tags:  # custom default() etc.: whole union
+    # every tag must be on some character (or on an empty string, which has none);
+    # if not (a custom default(), a proxied number): the whole output, the union
+    if out != res or R.union_all((_rng(out), *empty)) != tags:
         return mk_str(res, tags)
     return out  # type: ignore[no-any-return]
 

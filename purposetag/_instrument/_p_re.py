@@ -207,6 +207,26 @@ def _finditer(it: Iterator[Any], r: Ranges | None) -> Iterator[Any]:
 _MAX = 2**63 - 1
 
 
+class _TaggedScanner:
+    """``Pattern.scanner(tagged)``: its matches keep the string's tags."""
+
+    __slots__ = ("_r", "_sc")
+
+    def __init__(self, sc: Any, r: Ranges) -> None:
+        self._sc = sc
+        self._r = r
+
+    @property
+    def pattern(self) -> Any:
+        return self._sc.pattern
+
+    def match(self) -> Any:
+        return _wrap_match(self._sc.match(), self._r)
+
+    def search(self) -> Any:
+        return _wrap_match(self._sc.search(), self._r)
+
+
 class TaggedPattern:
     """``re.compile(...)`` while instrumented: a `Pattern` whose results keep tags.
 
@@ -280,7 +300,9 @@ class TaggedPattern:
         return it if r is None else _finditer(it, r)
 
     def scanner(self, string: Any, pos: int = 0, endpos: int = _MAX) -> Any:
-        return self.__wrapped__.scanner(string, pos, endpos)  # type: ignore[attr-defined]
+        sc = self.__wrapped__.scanner(string, pos, endpos)  # type: ignore[attr-defined]
+        r = _rng(string)
+        return sc if r is None else _TaggedScanner(sc, r)
 
     @property
     def pattern(self) -> Any:
