@@ -167,13 +167,15 @@ def deep_tags(value: Any, limit: int = 100_000) -> TagSet:
 
 
 def plain_bytes_for_fingerprint(value: Any) -> bytes:
-    """Stable bytes of the plain value, for the keyed fingerprint."""
+    """Stable bytes of the plain value, for the keyed fingerprint: a string's UTF-8, a
+    bytes value itself (so the same text as str and as bytes correlates), else the
+    UTF-8 of its ``repr``."""
     p = plain(value)
     if isinstance(p, str):
-        return b"s:" + p.encode("utf-8", "surrogatepass")
+        return p.encode("utf-8", "surrogatepass")
     if isinstance(p, bytes):
-        return b"b:" + p
+        return bytes(p)
     try:
-        return b"r:" + repr(p).encode("utf-8", "surrogatepass")
+        return repr(p).encode("utf-8", "surrogatepass")
     except Exception:
-        return b"t:" + type(p).__qualname__.encode()
+        return type(p).__qualname__.encode()

@@ -41,8 +41,9 @@ def test_with_tag_map_tags_plain() -> None:
 def test_fingerprint_bytes_are_stable_and_plain() -> None:
     t = pt.tag("secret", "marketing")
     assert C.plain_bytes_for_fingerprint(t) == C.plain_bytes_for_fingerprint("secret")
-    assert C.plain_bytes_for_fingerprint(b"x") != C.plain_bytes_for_fingerprint("x")
-    assert C.plain_bytes_for_fingerprint(pt.tag(5, "marketing")) == b"r:5"
+    assert C.plain_bytes_for_fingerprint(t) == b"secret"
+    assert C.plain_bytes_for_fingerprint(b"x") == C.plain_bytes_for_fingerprint("x") == b"x"
+    assert C.plain_bytes_for_fingerprint(pt.tag(5, "marketing")) == b"5"
 
 
 def test_self_referencing_containers_keep_their_shape() -> None:

@@ -223,3 +223,17 @@ def test_tagged_labels_and_reasons_are_refused_but_tagged_valid_purposes_are_pla
             structlog.contextvars.clear_contextvars()
     (event,) = [e for e in logs if e["event"] == "purpose_violation"]
     assert event["request_id"] == "r-1" and event["user"].startswith("[tagged")
+
+
+def test_fingerprint_is_the_documented_hmac_of_the_value() -> None:
+    import hashlib
+    import hmac
+
+    pt.configure(secret=b"k" * 32)
+    email = "ada@example.com"
+    want = hmac.new(b"k" * 32, email.encode(), hashlib.sha256).hexdigest()[:16]
+    assert _events.fingerprint(pt.tag(email, P)) == want
+    assert _events.fingerprint(pt.tag(email.encode(), P)) == want  # str and bytes correlate
+    with capture_logs() as logs, pt.mode("monitor"):
+        upload(pt.tag(email, P))
+    assert [e["fingerprint"] for e in logs if e["event"] == "purpose_violation"] == [want]
