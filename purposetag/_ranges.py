@@ -215,5 +215,6 @@ def map_tags(r: Ranges, length: int, fn: object) -> Ranges:
 
 
 def as_public(r: Ranges | None, length: int) -> list[tuple[int, int, TagSet]]:
-    """The public `pt.ranges()` form."""
-    return triples(r, length)
+    """The public `pt.ranges()` form: characters only (an empty tagged string, which
+    still carries its tags, has no range)."""
+    return triples(r, length) if length else []
