@@ -2368,6 +2368,13 @@ sp_memfile_install(PyObject *Py_UNUSED(module), PyObject *args)
     if (w == NULL || g == NULL || base->tp_init == NULL || tp->tp_dictoffset <= 0) {
         Py_RETURN_FALSE; /* not the io we know: the Python methods stay */
     }
+    /* a base that is itself a class installed here (a memory file made over the
+     * patched io.StringIO, as a re-import of _p_io while io is patched does): its
+     * write/getvalue/tp_init are ours, which would call themselves for ever */
+    if (w == mem_write0 || w == mem_write1 || g == mem_getvalue0 || g == mem_getvalue1 ||
+        base->tp_init == mem_init) {
+        Py_RETURN_FALSE;
+    }
     mem_defs[i][0].ml_doc = wdoc; /* the originals' docs and text signatures */
     mem_defs[i][1].ml_doc = gdoc;
     PyObject *dw = PyDescr_NewMethod(tp, &mem_defs[i][0]);

@@ -920,3 +920,28 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+MEMFILE_OVER_PATCHED = """
+import io, purposetag as pt
+from purposetag._instrument import _p_io
+from purposetag._tainted import mk_str
+pt.instrument()
+# what a re-import of _p_io makes while io is patched: a memory file over ours
+again = _p_io._memory_file(io.StringIO, str, mk_str)
+f = again("start")
+f.write("x")
+f.write(pt.tag("y", "marketing.email"))
+v = f.getvalue()
+print(v, pt.is_tagged(v))
+"""
+
+
+@needs_c
+def test_memory_file_over_the_patched_class_does_not_call_itself() -> None:
+    # its base's C write/getvalue/tp_init were ours: installed again, each called itself
+    out = subprocess.run(
+        [sys.executable, "-c", MEMFILE_OVER_PATCHED], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split() == ["xyart", "True"]
