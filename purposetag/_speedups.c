@@ -2714,9 +2714,31 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The interpreter this extension serves.  Its state (the carrier and policy, the
+ * tag_deep type, the memory-file classes, the csv and hash callbacks) is per process
+ * and holds that interpreter's objects: a second interpreter (a sub-interpreter, as
+ * mod_wsgi gives each application) loading it would rewire the first one's fast
+ * paths to its own classes and functions (tagged strings of another interpreter's
+ * TaintedStr, which the first does not recognise as tagged; Python code of an
+ * interpreter that may be gone).  So only the first interpreter that loads it gets
+ * it (any number of module instances there); the others get an ImportError, and
+ * purposetag's pure-Python code.  Interpreter ids are never reused. */
+static int64_t owner_interp = -1;
+
 static int
 module_exec(PyObject *m)
 {
+    int64_t interp = PyInterpreterState_GetID(PyInterpreterState_Get());
+    if (interp < 0) {
+        return -1;
+    }
+    if (owner_interp >= 0 && owner_interp != interp) {
+        PyErr_SetString(PyExc_ImportError,
+                        "purposetag._speedups serves one interpreter per process, and another "
+                        "one loaded it first");
+        return -1;
+    }
+    owner_interp = interp;
     PyObject *fast_type = PyType_FromModuleAndSpec(m, &fast_spec, NULL);
     if (fast_type == NULL) {
         return -1;

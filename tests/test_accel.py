@@ -945,3 +945,37 @@ def test_memory_file_over_the_patched_class_does_not_call_itself() -> None:
     )
     assert out.returncode == 0, out.stderr[-800:]
     assert out.stdout.split() == ["xyart", "True"]
+
+
+SUBINTERPRETER = """
+import _testcapi
+import purposetag as pt
+from purposetag import _accel
+from purposetag._instrument._patching import tag_deep
+from purposetag._ranges import union
+assert _accel.ACCELERATED
+tags = union(pt.tag("x", "marketing.email")._pt_ranges)
+# a sub-interpreter (mod_wsgi runs each application in one) imports purposetag too
+rc = _testcapi.run_in_subinterp(
+    "import purposetag._instrument._patching, purposetag._guard\\n"
+    "from purposetag import _accel\\n"
+    "import purposetag as pt\\n"
+    "s = pt.tag('y', 'marketing.email')\\n"
+    "assert pt.is_tagged(s + '!') and pt.is_tagged(purposetag._instrument._patching"
+    "._deep(['z'], s._pt_ranges, {})[0])\\n"
+)
+assert rc == 0, rc
+out = tag_deep({"a": ["b"]}, tags)
+print(pt.is_tagged(out["a"][0]), pt.is_tagged(out["a"][0] + "!"))
+"""
+
+
+@needs_c
+def test_a_sub_interpreter_does_not_take_over_the_accelerator() -> None:
+    # Its state is per process: a second interpreter loading it pointed the first
+    # one's tag_deep at the second's TaintedStr (not tagged for the first; its Python
+    # code from an interpreter that may be gone).  The second gets pure Python instead.
+    pytest.importorskip("_testcapi")
+    out = subprocess.run([sys.executable, "-c", SUBINTERPRETER], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.split() == ["True", "True"]
