@@ -2597,7 +2597,21 @@ csv_repr(PyObject *op)
     return PyUnicode_FromFormat("<purposetag csv writer at %p>", op);
 }
 
+/* the real writer cannot be copied or pickled: neither can this one, with its error */
+static PyObject *
+csv_reduce(PyObject *op, PyObject *Py_UNUSED(args))
+{
+    CsvObject *self = (CsvObject *)op;
+    if (!csv_alive(self)) {
+        return NULL;
+    }
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.200s' object", Py_TYPE(self->w)->tp_name);
+    return NULL;
+}
+
 static PyMethodDef csv_methods[] = {
+    {"__reduce__", csv_reduce, METH_NOARGS, NULL},
+    {"__reduce_ex__", (PyCFunction)(void (*)(void))csv_reduce, METH_O, NULL},
     {"writerow", csv_writerow, METH_O, "writerow(row): as csv writer.writerow, keeping tags."},
     {"writerows", csv_writerows, METH_O, "writerows(rows): writerow for each row."},
     {NULL, NULL, 0, NULL},

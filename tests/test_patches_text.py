@@ -372,3 +372,20 @@ def test_bytesio_read1_keeps_tags() -> None:
     rest = f.read1(-1)
     assert rest == b"bob@x.io" and pt.tags(rest) == TAGS
     assert not hasattr(io.StringIO, "read1")
+
+
+def test_csv_writer_copies_and_pickles_as_the_original_does_not() -> None:
+    import copy
+    import pickle
+
+    from purposetag._instrument import _patching
+
+    def error(w: Any, how: Any) -> str:
+        with pytest.raises(TypeError) as e:
+            how(w)
+        return str(e.value)
+
+    orig = _patching.original(csv, "writer")(io.StringIO())
+    mine = csv.writer(io.StringIO())
+    for how in (copy.copy, copy.deepcopy, pickle.dumps):
+        assert error(mine, how) == error(orig, how)

@@ -278,6 +278,11 @@ class TaggedCsvWriter:
     def dialect(self) -> Any:
         return self._w.dialect
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # the real writer cannot be copied or pickled: neither can this one
+        t = type(self._w)
+        raise TypeError(f"cannot pickle '{t.__module__}.{t.__qualname__}' object")
+
 
 _py_writerow = TaggedCsvWriter.writerow
 # With the C accelerator, a row of plain values goes straight to the real writer.
