@@ -114,9 +114,9 @@ def _placed(
     if r is None:
         return _value_tags(value, piece)
     n = len(piece)
-    if n == len(text) and piece == text:
-        return r
     kept = len(text) if prec is None else min(len(text), max(prec, 0))
+    if kept == n == len(text) and piece == text:
+        return r
     if kept == 0:
         return None  # nothing of the text is in the piece: only padding
     at = 0 if left else n - kept

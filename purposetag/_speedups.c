@@ -411,6 +411,9 @@ typedef struct {
     int join; /* name is "join", nothing else set: try join_direct first */
     PyObject *only_types;
     PyObject *make; /* the CsvWriter type: always call fast, wrap what it returns */
+    PyTypeObject *inner_type; /* fast_inner's cache: the type whose slot `inner` is, */
+    unsigned int inner_version; /* its version tag then, */
+    Py_ssize_t inner_off;       /* and the slot's offset */
     PyObject *allowed; /* a guard's cache {tag set: policy that allows its use}, or NULL */
     /* tag sets found allowed under a policy, compared by identity only (see
      * fast_sets_known): strong references, round robin */
@@ -552,6 +555,38 @@ fast_sets_known(FastObject *self, PyObject **seen, int nseen)
     return 1;
 }
 
+/* getattr(o, inner).  When `inner` is a slot of o's type (a member descriptor, which
+ * an instance dict cannot shadow), its offset is remembered with the type's version
+ * tag, and later reads of the same, unchanged type take the slot directly. */
+static PyObject *
+fast_inner(FastObject *self, PyObject *o)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    if (t == self->inner_type && PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) &&
+        t->tp_version_tag == self->inner_version) {
+        PyObject *v = *(PyObject **)((char *)o + self->inner_off);
+        if (v != NULL) {
+            return Py_NewRef(v);
+        }
+    }
+    PyObject *res = PyObject_GetAttr(o, self->inner);
+    if (res == NULL || t == self->inner_type) {
+        return res;
+    }
+    PyObject *d = _PyType_Lookup(t, self->inner); /* borrowed */
+    if (d != NULL && Py_IS_TYPE(d, &PyMemberDescr_Type) &&
+        PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) &&
+        ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
+        ((PyMemberDescrObject *)d)->d_member->offset > 0 &&
+        PyType_IsSubtype(t, ((PyMemberDescrObject *)d)->d_common.d_type)) {
+        self->inner_type = t; /* borrowed, compared only: a type freed and another made
+                               * at its address gets a new version tag */
+        self->inner_version = t->tp_version_tag;
+        self->inner_off = ((PyMemberDescrObject *)d)->d_member->offset;
+    }
+    return res;
+}
+
 static PyObject *
 fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -624,7 +659,7 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         }
     }
     if (self->inner != NULL) {
-        obj = PyObject_GetAttr(args[0], self->inner);
+        obj = fast_inner(self, args[0]);
         if (obj == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_Exception)) {
                 Py_XDECREF(v);
@@ -818,6 +853,9 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->call_first = call_first;
     self->only_types = only_types == NULL ? NULL : Py_NewRef(only_types);
     self->make = make == NULL ? NULL : Py_NewRef(make);
+    self->inner_type = NULL;
+    self->inner_version = 0;
+    self->inner_off = 0;
     self->allowed = allowed == NULL ? NULL : Py_NewRef(allowed);
     for (int i = 0; i < MAX_KNOWN; i++) {
         self->known_ts[i] = self->known_pol[i] = NULL;

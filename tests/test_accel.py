@@ -979,3 +979,30 @@ def test_a_sub_interpreter_does_not_take_over_the_accelerator() -> None:
     out = subprocess.run([sys.executable, "-c", SUBINTERPRETER], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-800:]
     assert out.stdout.split() == ["True", "True"]
+
+
+@needs_c
+def test_inner_slot_cache_follows_the_class() -> None:
+    calls: list[str] = []
+
+    def slow(self: object, x: object) -> str:
+        calls.append("slow")
+        return "slow"
+
+    class Holder:
+        __slots__ = ("inner",)
+
+    class Sub(Holder):
+        __slots__ = ()
+
+    f = C.Fast(slow=slow, inner="inner", name="__add__", check_from=1, fast_from=1).call
+    h = Holder()
+    assert f(h, "x") == "slow"  # slot unset: Python
+    h.inner = "abc"
+    assert [f(h, "x"), f(h, "x")] == ["abcx", "abcx"]  # the second read through the cache
+    s = Sub()
+    s.inner = "sub"
+    assert f(s, "x") == "subx" and f(h, "x") == "abcx"
+    Holder.inner = property(lambda self: "prop")  # the class changed: no stale slot read
+    assert f(h, "x") == "propx"
+    assert calls == ["slow"]

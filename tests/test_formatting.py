@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import example as _example
 from hypothesis import given as _given
 from hypothesis import strategies as _st
 
@@ -192,6 +193,8 @@ def test_format_map_positional_field_in_a_spec_is_cpythons_error() -> None:
         assert _outcome(brace_format_map, template, m) == _outcome(lambda: template.format_map(m))
 
 
+@_example("aaa ", True, 4, 3, False)  # the padding equals the character cut off
+@_example("a ", True, 6, 1, False)
 @_given(
     _st.text(alphabet="ab ", max_size=6),
     _st.booleans(),
