@@ -272,17 +272,23 @@ def _compile_percent(t: str) -> Any:
     return (simple, _fast_percent(items), tuple(items))
 
 
+def _fast_program(template: str, compile_: Any) -> Any:
+    """The ``(lead, ops)`` part of a plain template's compiled program, or None."""
+    if type(template) is not str:
+        return None
+    prog = compile_(template)
+    return None if prog is None else prog[1]
+
+
 def percent_program(template: str) -> tuple[str, tuple[Any, ...]] | None:
     """The ``(lead, ((code, operand index, spec, literal after), ...))`` program of a
     plain template whose fields are all bare ``%s``, bare ``%d``/``%i``/``%u`` or
     number conversions (codes 0, 3, 2), for the C accelerator's `%` sites (which
     format tagged operands in C); None for any other template."""
-    if type(template) is not str:
+    fast = _fast_program(template, _compile_percent)
+    if fast is None:
         return None
-    prog = _compile_percent(template)
-    if prog is None or prog[1] is None:
-        return None
-    lead, ops = prog[1]
+    lead, ops = fast
     if not ops or any(op[0] == 1 for op in ops):
         return None
     return lead, tuple((op[0], i, op[1], op[2]) for i, op in enumerate(ops))
@@ -291,12 +297,10 @@ def percent_program(template: str) -> tuple[str, tuple[Any, ...]] | None:
 def brace_program(template: str) -> tuple[str, tuple[Any, ...]] | None:
     """The same for ``template.format(...)`` with positional fields and no conversion:
     code 5 a bare field (its ``format(v, "")``), code 4 one with a format spec."""
-    if type(template) is not str:
+    fast = _fast_program(template, _brace_program)
+    if fast is None:
         return None
-    prog = _brace_program(template)
-    if prog is None or prog[1] is None:
-        return None
-    lead, ops = prog[1]
+    lead, ops = fast
     if not ops or any(from_kw or conv is not None for from_kw, _k, _s, conv, _l in ops):
         return None
     return lead, tuple((4 if spec else 5, key, spec, lit) for _f, key, spec, _c, lit in ops)
