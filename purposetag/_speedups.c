@@ -1,11 +1,24 @@
 /* purposetag._speedups: the optional C accelerator.
  *
- * One type, `Fast`: a callable that looks at its arguments and, when every one
- * is plain (an exact str/bytes/int/float/complex/bool/None, or a small exact
- * list/tuple/dict of those), calls the original C or Python function directly;
- * otherwise it calls the pure-Python implementation (`slow`), which is the
- * reference and handles every case.  Nothing here ever decides about tags: a
- * value this file does not know is "not plain" and goes to Python.
+ * The pure-Python code is the reference and handles every case; this file only
+ * short-cuts what it fully understands, giving the same results (differential
+ * tests hold the two together), and sends everything else to Python.  Its parts:
+ *   Fast          a callable in front of a guard, a stdlib patch or an aspect:
+ *                 plain arguments go straight to the original (below);
+ *   Site          one rewritten f-string / join / format / `%` (see _rewrite.py);
+ *   ranges        the placer: the ranges of tagged f-string, join and simple
+ *                 `%`/format results, as _ranges.place/normalize build them;
+ *   TaggedHash    the hash wrapper; memory files (the patched StringIO/BytesIO's
+ *                 C methods); CsvWriter; tag_deep (the tagged json.loads copy);
+ *   guards        `allowed`: tag sets a guard's cache allows under the policy in
+ *                 force pass without Python.
+ * Only the first interpreter that loads it gets it (module_exec).
+ *
+ * `Fast`: a callable that looks at its arguments and, when every one is plain (an
+ * exact str/bytes/int/float/complex/bool/None, or a small exact list/tuple/dict of
+ * those), calls the original C or Python function directly; otherwise it calls the
+ * pure-Python implementation (`slow`).  A value this file does not know is "not
+ * plain" and goes to Python.
  *
  * A `Fast` binds like a function when it is a class attribute (and is flagged
  * as a method descriptor, so `obj.m(x)` calls it without a bound method).
