@@ -61,13 +61,22 @@ def emit(level: str, event: str, **fields: Any) -> None:
         from ._redact import redact_tagged
 
         ctx = structlog.contextvars.get_contextvars()
-        merged = {**ctx, **fields} if ctx else fields
-        merged = dict(redact_tagged(None, level, {"event": event, **merged}))
+        # our fields, and the event name, win over what the application bound
+        merged = {**ctx, **fields, "event": event} if ctx else {**fields, "event": event}
+        merged = dict(redact_tagged(None, level, merged))
         for tap in taps:
             tap.append({**merged, "log_level": level})
-        getattr(logger(), level)(merged.pop("event"), **merged)
-    except Exception:  # a broken logger must not break the application
-        pass
+        name = merged.pop("event")
+    except Exception:  # a bug of ours: nothing can be sent safely
+        return
+    try:
+        getattr(logger(), level)(name, **merged)
+    except Exception as exc:  # a broken configured logger must not lose the event
+        try:
+            fallback = structlog.get_logger("purposetag")
+            getattr(fallback, level)(name, logger_failed=type(exc).__name__, **merged)
+        except Exception:  # ...nor break the application
+            pass
 
 
 def caller_location(skip_module_prefix: str = "purposetag") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ._errors import PolicyError
@@ -68,9 +69,34 @@ class Policy:
         prohibited: Mapping[str, Iterable[str]] | None = None,
         where: str = "Policy",
     ) -> None:
-        self.compatible = _norm_map(compatible, _table_name(where, "compatible"))
-        self.prohibited = _norm_map(prohibited, _table_name(where, "prohibited"))
-        self._cache: dict[tuple[Tag, str], bool | None] = {}
+        # read-only maps: decisions are cached (and guards remember them), so a policy
+        # never changes; configure a new one instead
+        setter = object.__setattr__
+        setter(self, "compatible", MappingProxyType(
+            _norm_map(compatible, _table_name(where, "compatible"))
+        ))  # fmt: skip
+        setter(self, "prohibited", MappingProxyType(
+            _norm_map(prohibited, _table_name(where, "prohibited"))
+        ))  # fmt: skip
+        setter(self, "_cache", {})
+        self._cache: dict[tuple[Tag, str], bool | None]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"Policy is immutable: cannot set {name!r}; configure a new Policy instead"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Policy is immutable: cannot delete {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (dict(self.compatible), dict(self.prohibited)))
+
+    def __copy__(self) -> Policy:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Policy:
+        return self
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "policy") -> Policy:
@@ -164,3 +190,8 @@ def load_policy(path: str | Path) -> Policy:
     """A `Policy` from a standalone TOML file or `[tool.purposetag]` in a pyproject.toml."""
     section, where = read_toml_section(path)
     return Policy.from_dict(section, where=where)
+
+
+def _rebuild(compatible: Mapping[str, Any], prohibited: Mapping[str, Any]) -> Policy:
+    """Unpickle a `Policy`."""
+    return Policy(compatible, prohibited=prohibited)

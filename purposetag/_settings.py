@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -111,12 +113,21 @@ def configure(
             )
         changes["policy"] = policy
     if logger is not _UNSET:
-        if logger is not None and not any(
-            callable(getattr(logger, level, None)) for level in ("info", "warning", "error")
+        if logger is not None and (
+            isinstance(logger, logging.Logger | logging.LoggerAdapter)
+            or not all(
+                callable(getattr(logger, level, None)) for level in ("info", "warning", "error")
+            )
         ):
             raise PolicyError(
                 "configure(logger=...) takes a structlog-style logger with info/warning/error "
                 f"methods taking keyword fields (or None), got a {type(logger).__name__}"
+                + (
+                    ": a stdlib logger takes no keyword fields; pass "
+                    "structlog.wrap_logger(logger) or structlog.stdlib.get_logger(name)"
+                    if isinstance(logger, logging.Logger | logging.LoggerAdapter)
+                    else ""
+                )
             )
         changes["logger"] = logger
     if consent is not _UNSET:
@@ -130,11 +141,11 @@ def configure(
         if consent_timeout is not None and (
             isinstance(consent_timeout, bool)
             or not isinstance(consent_timeout, int | float)
-            or not consent_timeout > 0
+            or not 0 < consent_timeout <= threading.TIMEOUT_MAX
         ):
             raise PolicyError(
-                "configure(consent_timeout=...) takes a positive number of seconds or None, "
-                f"got {safe_repr(consent_timeout)}"
+                "configure(consent_timeout=...) takes a positive number of seconds (at most "
+                f"threading.TIMEOUT_MAX) or None, got {safe_repr(consent_timeout)}"
             )
         changes["consent_timeout"] = None if consent_timeout is None else float(consent_timeout)
     if secret is not _UNSET:

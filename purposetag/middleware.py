@@ -125,7 +125,15 @@ class ASGIMiddleware:
             "http_path": scope.get("path", ""),
         }
         for name, value in scope.get("headers") or ():
-            if bytes(name).lower() == _REQUEST_ID.encode():
+            if bytes(name).lower() == _REQUEST_ID.encode() and value:
                 fields["request_id"] = bytes(value).decode("latin-1")
-        with _scope(self.mode, self.use, fields):
-            await self.app(scope, receive, send)
+        # what the app binds in structlog's context ends with the request, as it does
+        # under WSGI (a private context there); a server may run several in one task
+        before = structlog.contextvars.get_contextvars()
+        try:
+            with _scope(self.mode, self.use, fields):
+                await self.app(scope, receive, send)
+        finally:
+            structlog.contextvars.clear_contextvars()
+            if before:
+                structlog.contextvars.bind_contextvars(**before)

@@ -79,6 +79,12 @@ def test_configured_logger_gets_the_events() -> None:
     got: list[tuple[str, str, dict[str, Any]]] = []
 
     class Logger:
+        def info(self, event: str, **kw: Any) -> None:
+            got.append(("info", event, kw))
+
+        def warning(self, event: str, **kw: Any) -> None:
+            got.append(("warning", event, kw))
+
         def error(self, event: str, **kw: Any) -> None:
             got.append(("error", event, kw))
 
@@ -237,3 +243,30 @@ def test_fingerprint_is_the_documented_hmac_of_the_value() -> None:
     with capture_logs() as logs, pt.mode("monitor"):
         upload(pt.tag(email, P))
     assert [e["fingerprint"] for e in logs if e["event"] == "purpose_violation"] == [want]
+
+
+
+def test_a_logger_that_cannot_take_our_events_is_refused_when_configured() -> None:
+    import logging
+
+    with pytest.raises(pt.PolicyError, match="structlog.wrap_logger"):
+        pt.configure(logger=logging.getLogger("app"))
+
+    class OnlyInfo:
+        def info(self, event: str, **kw: Any) -> None:
+            pass
+
+    with pytest.raises(pt.PolicyError, match="info/warning/error"):
+        pt.configure(logger=OnlyInfo())
+    pt.configure(logger=structlog.wrap_logger(logging.getLogger("app")))  # wrapped: fine
+
+
+def test_a_bound_event_key_does_not_rename_our_events() -> None:
+    structlog.contextvars.bind_contextvars(event="ctx-event", sink="ctx-sink")
+    try:
+        with capture_logs() as logs, pt.mode("monitor"):
+            upload(pt.tag("555", P))
+    finally:
+        structlog.contextvars.clear_contextvars()
+    (e,) = logs
+    assert e["event"] == "purpose_violation" and e["sink"].endswith("upload")

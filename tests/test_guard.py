@@ -376,8 +376,13 @@ def test_broken_logger_never_breaks_the_call() -> None:
         def warning(self, *a: Any, **k: Any) -> None:
             raise OSError("disk full")
 
+        info = error = warning
+
     pt.configure(logger=Broken(), mode="monitor")
-    assert upload(phone()) == "ok:all"
+    with capture_logs() as logs:
+        assert upload(phone()) == "ok:all"
+    # the event is not lost: it goes to purposetag's default structlog logger
+    assert [(e["event"], e["logger_failed"]) for e in logs] == [("purpose_violation", "OSError")]
 
 
 def test_eight_threads_concurrently() -> None:

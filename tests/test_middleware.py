@@ -103,3 +103,30 @@ def test_bad_middleware_arguments_are_refused_when_written() -> None:
         WSGIMiddleware(lambda e, s: [], mode="loud")
     with pytest.raises(pt.PolicyError, match="Marketing"):
         ASGIMiddleware(lambda s, r, w: None, use="Marketing")  # type: ignore[arg-type,return-value]
+
+
+def test_asgi_requests_in_one_task_do_not_share_what_the_app_binds() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(structlog.contextvars.get_contextvars()))
+        if scope["path"] == "/login":
+            structlog.contextvars.bind_contextvars(user_id="u-1")
+
+    wrapped = ASGIMiddleware(app, mode="monitor")
+
+    def request(path: str, rid: bytes) -> dict[str, Any]:
+        return {"type": "http", "method": "GET", "path": path, "headers": [(b"x-request-id", rid)]}
+
+    async def main() -> None:  # one task, several requests (a keep-alive connection)
+        structlog.contextvars.bind_contextvars(server="s1")
+        await wrapped(request("/login", b"r1"), None, None)  # type: ignore[arg-type]
+        await wrapped(request("/anon", b""), None, None)  # type: ignore[arg-type]
+        assert structlog.contextvars.get_contextvars() == {"server": "s1"}
+
+    try:
+        asyncio.run(main())
+    finally:
+        structlog.contextvars.clear_contextvars()
+    assert seen[0]["request_id"] == "r1" and seen[0]["server"] == "s1"
+    assert "user_id" not in seen[1] and "request_id" not in seen[1]  # empty id: not bound

@@ -71,3 +71,24 @@ def test_on_truncate_does_not_quote_a_tagged_value() -> None:
     with pytest.raises(pt.PolicyError) as err:
         pt.configure(on_truncate=pt.tag("Ada Lovelace", "security"))  # type: ignore[arg-type]
     assert "Ada" not in str(err.value) and "<tagged str>" in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), 1e10, 0, -1.0, float("nan"), True, "1"])
+def test_consent_timeout_must_be_a_usable_number_of_seconds(bad: object) -> None:
+    with pytest.raises(pt.PolicyError, match="consent_timeout"):
+        pt.configure(consent_timeout=bad)  # type: ignore[arg-type]
+    pt.configure(consent_timeout=1e9)  # within threading.TIMEOUT_MAX: accepted
+
+
+def test_a_policy_cannot_change_under_its_cached_decisions() -> None:
+    import copy
+    import pickle
+
+    policy = pt.Policy({"security": ["analytics"]}, prohibited={"security": ["marketing"]})
+    with pytest.raises(TypeError):
+        policy.prohibited["security"] = frozenset()  # type: ignore[index]
+    with pytest.raises(AttributeError, match="immutable"):
+        policy.compatible = {}  # type: ignore[misc]
+    assert copy.deepcopy(policy) is policy
+    back = pickle.loads(pickle.dumps(policy))
+    assert back.compatible == policy.compatible and back.prohibited == policy.prohibited
