@@ -53,12 +53,22 @@ def consented(subject: str, use: str) -> bool:
     provider = s.consent
     if provider is None:
         return False
+    if _ASKING.get():  # the provider itself reached a check: deny, do not recurse
+        _events.internal_error("consent_provider", RecursionError("consent provider re-entered"))
+        return False
+    token = _ASKING.set(True)  # (before _ask copies the context for its thread)
     try:
         purposes = _ask(provider, subject, s.consent_timeout)
     except Exception as exc:
         _events.internal_error("consent_provider", exc)
         return False
+    finally:
+        _ASKING.reset(token)
     return any(within(use, p) for p in purposes)
+
+
+#: set while the consent provider runs (a check it causes is denied, not recursed into)
+_ASKING: contextvars.ContextVar[bool] = contextvars.ContextVar("purposetag_consent", default=False)
 
 
 def tag_allowed(tag: Tag, use: str) -> bool:

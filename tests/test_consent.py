@@ -138,3 +138,22 @@ def test_fast_provider_within_timeout_sees_the_callers_context() -> None:
 def test_bad_consent_settings(kwargs: dict[str, Any]) -> None:
     with pytest.raises(pt.PolicyError):
         pt.configure(**kwargs)
+
+
+@pytest.mark.parametrize("timeout", [None, 5.0])
+def test_a_provider_that_reaches_a_check_is_denied_not_recursed(timeout: float | None) -> None:
+    @pt.guard("marketing.email")
+    def send(x: object) -> str:
+        return "sent"
+
+    def provider(subject: str) -> list[str]:
+        send(pt.tag("x", "security", subject="s-2"))  # the provider uses guarded code
+        return ["marketing"]
+
+    pt.configure(consent=provider, consent_timeout=timeout, mode="monitor")
+    email = pt.tag("ada@example.com", "account.recovery", subject="s-1")
+    with capture_logs() as logs:
+        assert pt.allows(email, "marketing.email")  # the outer lookup still answers
+    errors = [e for e in logs if e["event"] == "purpose_internal_error"]
+    assert errors and errors[0]["error_type"] == "RecursionError"
+    assert any(e["event"] == "purpose_violation" for e in logs)  # the inner call: denied
