@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from . import _carriers, _decide, _events
 from . import _ranges as R
 from ._errors import PolicyError
+from ._proxy import TaggedValue
 from ._purposes import validate_purpose
 from ._ranges import TagSet
 from ._tags import Tag, intern_tags
@@ -89,12 +90,20 @@ def _audit(event: str, value: object, tagset: TagSet, **extra: Any) -> None:
     )
 
 
-def untag(value: T) -> T:
+@overload
+def untag(value: TaintedStr) -> str: ...
+@overload
+def untag(value: TaintedBytes) -> bytes: ...
+@overload
+def untag(value: TaggedValue) -> Any: ...
+@overload
+def untag(value: T) -> T: ...
+def untag(value: Any) -> Any:
     """The plain value (exact ``str``/``bytes``/wrapped object), deeply.  Audited."""
     found = _carriers.deep_tags(value)
     if found:
         _audit("purpose_untagged", value, found, reason=None, purposes_added=[])
-    return _carriers.plain(value)  # type: ignore[no-any-return]
+    return _carriers.plain(value)
 
 
 def declassify(value: T, *purposes: str, reason: str) -> T:

@@ -7,9 +7,9 @@ changes nothing; every error names the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from . import _settings
@@ -80,7 +80,7 @@ def _sinks(raw: object, where: str) -> tuple[SinkSpec, ...]:
     return tuple(out)
 
 
-def read_config(path: str | Path) -> Config:
+def read_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file without applying it."""
     section, where = read_toml_section(path)
     policy = Policy.from_dict(section, where=where)
@@ -90,7 +90,7 @@ def read_config(path: str | Path) -> Config:
     return Config(policy=policy, mode=mode, sinks=_sinks(section.get("sinks"), where))
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | os.PathLike[str]) -> Config:
     """Apply a config file: its policy, its mode (when given) and its sinks.
 
     Sinks are guarded with `guard_function`, now if their module is imported,

@@ -7,6 +7,7 @@ purpose (or an ancestor of it); consent (step 4) is asked by `_decide`.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -160,7 +161,7 @@ class Policy:
         return f"Policy({c!r}, prohibited={p!r})"
 
 
-def read_toml_section(path: str | Path) -> tuple[dict[str, Any], str]:
+def read_toml_section(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     """The purposetag table of a TOML file and a label naming where it came from.
 
     A `pyproject.toml` (or any file with a `[tool]` table) is read at
@@ -186,7 +187,7 @@ def read_toml_section(path: str | Path) -> tuple[dict[str, Any], str]:
     return data, str(p)
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | os.PathLike[str]) -> Policy:
     """A `Policy` from a standalone TOML file or `[tool.purposetag]` in a pyproject.toml."""
     section, where = read_toml_section(path)
     return Policy.from_dict(section, where=where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -76,7 +76,7 @@ _UNSET: Any = object()
 def configure(
     *,
     mode: Mode | None = _UNSET,
-    policy: Policy | None = _UNSET,
+    policy: Policy | Mapping[str, Any] | None = _UNSET,
     logger: Any = _UNSET,
     consent: ConsentProvider | None = _UNSET,
     consent_timeout: float | None = _UNSET,

@@ -17,6 +17,9 @@ from typing import Any
 import structlog
 
 from ._settings import validate_mode
+from .typing import Mode
+
+__all__ = ["ASGIMiddleware", "WSGIMiddleware"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Scope = MutableMapping[str, Any]
@@ -26,19 +29,19 @@ ASGIApp = Callable[
 _REQUEST_ID = "x-request-id"
 
 
-def _scope(mode: str | None, use: str | None, fields: dict[str, Any]) -> ExitStack:
+def _scope(mode: Mode | None, use: str | None, fields: dict[str, Any]) -> ExitStack:
     import purposetag as pt
 
     stack = ExitStack()
     stack.enter_context(structlog.contextvars.bound_contextvars(**fields))
     if mode is not None:
-        stack.enter_context(pt.mode(mode))  # type: ignore[arg-type]
+        stack.enter_context(pt.mode(mode))
     if use is not None:
         stack.enter_context(pt.processing(use))
     return stack
 
 
-def _check(mode: str | None, use: str | None) -> None:
+def _check(mode: Mode | None, use: str | None) -> None:
     if mode is not None:
         validate_mode(mode, "middleware mode=")
     if use is not None:
@@ -52,7 +55,7 @@ class WSGIMiddleware:
 
     __slots__ = ("app", "mode", "use")
 
-    def __init__(self, app: WSGIApp, *, mode: str | None = None, use: str | None = None) -> None:
+    def __init__(self, app: WSGIApp, *, mode: Mode | None = None, use: str | None = None) -> None:
         _check(mode, use)
         self.app = app
         self.mode = mode
@@ -105,7 +108,7 @@ class ASGIMiddleware:
 
     __slots__ = ("app", "mode", "use")
 
-    def __init__(self, app: ASGIApp, *, mode: str | None = None, use: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, mode: Mode | None = None, use: str | None = None) -> None:
         _check(mode, use)
         self.app = app
         self.mode = mode

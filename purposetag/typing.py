@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Literal, TypeAlias
 
+from ._config import Config, SinkSpec
 from ._tags import Tag
 
 Mode: TypeAlias = Literal["enforce", "monitor", "off"]
@@ -16,4 +17,4 @@ ConsentProvider: TypeAlias = Callable[[str], Iterable[str]]
 TagRange: TypeAlias = tuple[int, int, frozenset[Tag]]
 """One ``(start, stop, tags)`` entry of `purposetag.ranges()`."""
 
-__all__ = ["ConsentProvider", "Mode", "TagRange"]
+__all__ = ["Config", "ConsentProvider", "Mode", "SinkSpec", "TagRange"]
