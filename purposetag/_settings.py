@@ -115,7 +115,7 @@ def configure(
     if logger is not _UNSET:
         if logger is not None and (
             isinstance(logger, logging.Logger | logging.LoggerAdapter)
-            or not all(
+            or not any(
                 callable(getattr(logger, level, None)) for level in ("info", "warning", "error")
             )
         ):

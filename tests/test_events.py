@@ -252,13 +252,20 @@ def test_a_logger_that_cannot_take_our_events_is_refused_when_configured() -> No
     with pytest.raises(pt.PolicyError, match="structlog.wrap_logger"):
         pt.configure(logger=logging.getLogger("app"))
 
-    class OnlyInfo:
+    with pytest.raises(pt.PolicyError, match="info/warning/error"):
+        pt.configure(logger=object())
+    pt.configure(logger=structlog.wrap_logger(logging.getLogger("app")))  # wrapped: fine
+
+    class OnlyInfo:  # lacks the level a violation is logged at: the event is not lost
         def info(self, event: str, **kw: Any) -> None:
             pass
 
-    with pytest.raises(pt.PolicyError, match="info/warning/error"):
-        pt.configure(logger=OnlyInfo())
-    pt.configure(logger=structlog.wrap_logger(logging.getLogger("app")))  # wrapped: fine
+    pt.configure(logger=OnlyInfo())
+    with capture_logs() as logs, pt.mode("monitor"):
+        upload(pt.tag("555", P))
+    assert [(e["event"], e["logger_failed"]) for e in logs] == [
+        ("purpose_violation", "AttributeError")
+    ]
 
 
 def test_a_bound_event_key_does_not_rename_our_events() -> None:
