@@ -44,6 +44,10 @@ def _ask(provider: _settings.ConsentProvider, subject: str, timeout: float | Non
     return value  # type: ignore[no-any-return]
 
 
+#: set while the consent provider runs (a check it causes is denied, not recursed into)
+_ASKING: contextvars.ContextVar[bool] = contextvars.ContextVar("purposetag_consent", default=False)
+
+
 def consented(subject: str, use: str) -> bool:
     """Ask the configured consent provider now; any failure or timeout denies (fails closed).
 
@@ -66,9 +70,6 @@ def consented(subject: str, use: str) -> bool:
         _ASKING.reset(token)
     return any(within(use, p) for p in purposes)
 
-
-#: set while the consent provider runs (a check it causes is denied, not recursed into)
-_ASKING: contextvars.ContextVar[bool] = contextvars.ContextVar("purposetag_consent", default=False)
 
 
 def tag_allowed(tag: Tag, use: str) -> bool:

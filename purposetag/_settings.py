@@ -40,8 +40,15 @@ class Settings:
     on_truncate: Literal["log", "raise"] = "log"
 
 
-_current = Settings()
-follow_settings(_current.max_items, _current.max_depth, _current.policy)
+def _install(snapshot: Settings) -> Settings:
+    """Make `snapshot` the settings in force (the C accelerator follows them)."""
+    global _current
+    _current = snapshot
+    follow_settings(snapshot.max_items, snapshot.max_depth, snapshot.policy)
+    return snapshot
+
+
+_current = _install(Settings())
 
 
 def current() -> Settings:
@@ -50,24 +57,17 @@ def current() -> Settings:
 
 def update(**changes: Any) -> Settings:
     """Replace some settings (already validated by the caller) and return the new snapshot."""
-    global _current
-    _current = replace(_current, **changes)
-    follow_settings(_current.max_items, _current.max_depth, _current.policy)
-    return _current
+    return _install(replace(_current, **changes))
 
 
 def restore(snapshot: Settings) -> None:
     """Put back a snapshot taken with `current()` (the pytest plugin, after each test)."""
-    global _current
-    _current = snapshot
-    follow_settings(_current.max_items, _current.max_depth, _current.policy)
+    _install(snapshot)
 
 
 def reset() -> None:
     """Back to defaults (for tests)."""
-    global _current
-    _current = Settings()
-    follow_settings(_current.max_items, _current.max_depth, _current.policy)
+    _install(Settings())
 
 
 _UNSET: Any = object()
@@ -113,8 +113,9 @@ def configure(
             )
         changes["policy"] = policy
     if logger is not _UNSET:
+        stdlib = isinstance(logger, logging.Logger | logging.LoggerAdapter)
         if logger is not None and (
-            isinstance(logger, logging.Logger | logging.LoggerAdapter)
+            stdlib
             or not any(
                 callable(getattr(logger, level, None)) for level in ("info", "warning", "error")
             )
@@ -125,7 +126,7 @@ def configure(
                 + (
                     ": a stdlib logger takes no keyword fields; pass "
                     "structlog.wrap_logger(logger) or structlog.stdlib.get_logger(name)"
-                    if isinstance(logger, logging.Logger | logging.LoggerAdapter)
+                    if stdlib
                     else ""
                 )
             )

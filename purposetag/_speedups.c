@@ -401,6 +401,22 @@ tag_pieces(PyObject *res, PyObject *const *pieces, const Py_ssize_t *pos, Py_ssi
     return out;
 }
 
+/* `res` = sep.join(items) (n <= ITEM_LIMIT str items) with the items' ranges: as
+ * tag_pieces, item i starting after the earlier items and separators */
+static PyObject *
+tag_joined(PyObject *res, PyObject *sep, PyObject *const *items, Py_ssize_t n)
+{
+    Py_ssize_t at[ITEM_LIMIT], p = 0, ls = PyUnicode_GET_LENGTH(sep);
+    if (n > ITEM_LIMIT) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        at[i] = p;
+        p += PyUnicode_GET_LENGTH(items[i]) + ls;
+    }
+    return tag_pieces(res, items, at, n);
+}
+
 static Py_ssize_t
 start_budget(void)
 {
@@ -472,17 +488,12 @@ join_direct(PyObject *sep, PyObject *items, int *taken)
     }
     /* TaintedStr items: join, then their ranges in C (str.join of str runs no
      * Python code, and the list is ours until we return) */
-    Py_ssize_t at[ITEM_LIMIT], p = 0, ls = PyUnicode_GET_LENGTH(sep);
-    for (Py_ssize_t i = 0; i < len; i++) {
-        at[i] = p;
-        p += PyUnicode_GET_LENGTH(it[i]) + ls;
-    }
     PyObject *res = fn(sep, items);
     if (res == NULL || !PyUnicode_CheckExact(res)) {
         *taken = 1;
         return res;
     }
-    PyObject *out = tag_pieces(res, it, at, len);
+    PyObject *out = tag_joined(res, sep, it, len);
     Py_DECREF(res);
     *taken = out != NULL || PyErr_Occurred();
     return out;
@@ -1433,13 +1444,8 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
             res = PyObject_CallOneArg(call, seq);
             PyObject *sep = PyCFunction_Check(call) ? PyCFunction_GET_SELF(call) : NULL;
             if (res != NULL && !plain && sep != NULL && PyUnicode_CheckExact(sep) &&
-                PyUnicode_CheckExact(res) && m <= SITE_STACK) {
-                Py_ssize_t at[SITE_STACK], p = 0, ls = PyUnicode_GET_LENGTH(sep);
-                for (Py_ssize_t i = 0; i < m; i++) {
-                    at[i] = p; /* every item is a str: the join succeeded */
-                    p += PyUnicode_GET_LENGTH(items[i]) + ls;
-                }
-                PyObject *out = tag_pieces(res, items, at, m);
+                PyUnicode_CheckExact(res)) { /* every item is a str: the join succeeded */
+                PyObject *out = tag_joined(res, sep, items, m);
                 if (out != NULL || PyErr_Occurred()) {
                     Py_DECREF(res);
                     Py_DECREF(seq);
