@@ -27,7 +27,7 @@ import ast
 from typing import Any
 
 from .._accel import ACCELERATED
-from .._formatting import brace_program, percent_program
+from .._formatting import _compile_percent, brace_program, percent_program
 
 _METHODS = {"join": "_pt_join", "format": "_pt_format", "format_map": "_pt_format_map"}
 
@@ -259,83 +259,41 @@ class Rewriter(ast.NodeTransformer):
 # f-string itself, checked against the running compiler: the conversion is used only
 # when it compiles to the very bytecode of the original expression.
 
-_SIMPLE_FLAGS = "-+ #0"
-_MAXDIGITS = 3
-
-
-def _digits(fmt: str, pos: int, ch: str) -> tuple[int, int, str] | None:
-    """Read at most two digits starting with `ch`: (value, pos, next char) or None."""
-    value = 0
-    count = 0
-    while "0" <= ch <= "9":
-        value = value * 10 + ord(ch) - 48
-        if pos >= len(fmt):
-            return None
-        ch = fmt[pos]
-        pos += 1
-        count += 1
-        if count >= _MAXDIGITS:
-            return None
-    return value, pos, ch
-
-
-def _simple_unit(fmt: str, pos: int) -> tuple[str, str | None, int] | None:
-    """The unit after a '%' at ``fmt[pos - 1]``: (conversion, spec, next pos) or None."""
-    ljust = False
-    ch = ""
-    while True:
-        if pos >= len(fmt):
-            return None
-        ch = fmt[pos]
-        pos += 1
-        if ch in _SIMPLE_FLAGS:
-            ljust = ljust or ch == "-"
-            continue
-        break
-    width = prec = -1
-    if "0" <= ch <= "9":
-        got = _digits(fmt, pos, ch)
-        if got is None:
-            return None
-        width, pos, ch = got
-    if ch == ".":
-        if pos >= len(fmt):
-            return None
-        ch = fmt[pos]
-        pos += 1
-        prec = 0
-        got = _digits(fmt, pos, ch)
-        if got is None:
-            return None
-        prec, pos, ch = got
-    if ch not in "sra":
-        return None
-    spec = (">" if not ljust and width > 0 else "") + (str(width) if width >= 0 else "")
-    spec += f".{prec}" if prec >= 0 else ""
-    return ch, spec or None, pos
+_SIMPLE_FLAGS = frozenset("-+ #0")
+_MAXDIGITS = 2  # CPython's optimizer reads at most two digits of width or precision
 
 
 def _percent_parts(fmt: str, n: int) -> list[Any] | None:
-    """Literal strings and (conversion, spec) units, or None if CPython keeps the `%`."""
+    """Literal strings and (conversion, spec) units, or None if CPython keeps the `%`:
+    `n` units, each of flags, at most two digits of width and of precision, and
+    ``s``/``r``/``a`` (read from the template's program in `_formatting`)."""
+    prog = _compile_percent(fmt)
+    if prog is None:
+        return None
     parts: list[Any] = []
-    pos = 0
-    units = 0
-    while True:
-        start = pos
-        while pos < len(fmt) and (fmt[pos] != "%" or fmt[pos + 1 : pos + 2] == "%"):
-            pos += 2 if fmt[pos] == "%" else 1
-        if pos > start:
-            parts.append(fmt[start:pos].replace("%%", "%"))
-        if pos >= len(fmt):
-            break
-        if units >= n:
+    for item in prog[2]:
+        if item[0] == 0:  # literal text (``%%`` as its own "%")
+            if parts and isinstance(parts[-1], str):
+                parts[-1] += item[1]
+            else:
+                parts.append(item[1])
+            continue
+        _, key, flags, width, prec, conv = item
+        if (
+            key is not None
+            or conv not in ("s", "r", "a")
+            or not _SIMPLE_FLAGS.issuperset(flags)
+            or (not (width or "").isdigit() and width is not None)
+            or not (prec or "0").isdigit()
+            or len(width or "") > _MAXDIGITS
+            or len(prec or "") > _MAXDIGITS
+        ):
             return None
-        unit = _simple_unit(fmt, pos + 1)
-        if unit is None:
-            return None
-        parts.append(unit[:2])
-        pos = unit[2]
-        units += 1
+        w = int(width) if width is not None else -1
+        spec = (">" if "-" not in flags and w > 0 else "") + (width if width is not None else "")
+        spec += f".{int(prec or 0)}" if prec is not None else ""
+        parts.append((conv, spec or None))
+    units = sum(1 for p in parts if not isinstance(p, str))
     return parts if units == n else None
 
 
