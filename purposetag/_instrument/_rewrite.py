@@ -283,8 +283,8 @@ def _percent_parts(fmt: str, n: int) -> list[Any] | None:
             key is not None
             or conv not in ("s", "r", "a")
             or not _SIMPLE_FLAGS.issuperset(flags)
-            or (not (width or "").isdigit() and width is not None)
-            or not (prec or "0").isdigit()
+            or (width is not None and not width.isdigit())  # a `*`
+            or (prec is not None and prec != "" and not prec.isdigit())
             or len(width or "") > _MAXDIGITS
             or len(prec or "") > _MAXDIGITS
         ):
