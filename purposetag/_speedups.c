@@ -2240,6 +2240,21 @@ sp_is_plain(PyObject *Py_UNUSED(module), PyObject *arg)
     return PyBool_FromLong(is_plain(arg, max_depth < 3 ? max_depth : 3, &budget));
 }
 
+/* all_plain(*args): is_plain of every argument (the check a rewritten stdlib function
+ * runs before its own body: True means no argument can carry a tag). */
+static PyObject *
+sp_all_plain(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t budget = start_budget();
+    int depth = max_depth < 3 ? max_depth : 3;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (!is_plain(args[i], depth, &budget)) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyObject *
 sp_set_limits(PyObject *Py_UNUSED(module), PyObject *args)
 {
@@ -2755,6 +2770,8 @@ sp_set_policy(PyObject *Py_UNUSED(module), PyObject *policy)
 static PyMethodDef module_methods[] = {
     {"is_plain", sp_is_plain, METH_O,
      "True when `value` is, or is a small exact container of, plain builtin values."},
+    {"all_plain", (PyCFunction)(void (*)(void))sp_all_plain, METH_FASTCALL,
+     "all_plain(*args): True when every argument is_plain."},
     {"set_hash_twin", sp_set_hash_twin, METH_VARARGS,
      "set_hash_twin(update, digest, hexdigest): TaggedHash's pure-Python methods, used "
      "when tagged data is fed or digested."},

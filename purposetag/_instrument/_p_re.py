@@ -21,6 +21,7 @@ from .. import _ranges as R
 from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
 from .._tainted import _rng, mk_bytes, mk_str
+from ._codepatch import clone, inject
 from ._patching import fallback, patch, tag_deep
 
 _Pattern = re.Pattern
@@ -397,9 +398,10 @@ def _compile_wrapper(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fast(compile, fast=orig, wrap_type=TaggedPattern, wrap_attr="__wrapped__")
 
 
-_orig_sub: Callable[..., Any] = re.sub
-_orig_subn: Callable[..., Any] = re.subn
-_orig_split: Callable[..., Any] = re.split
+# the module functions as loaded (`apply` may patch their code in place)
+_orig_sub: Callable[..., Any] = clone(re.sub)
+_orig_subn: Callable[..., Any] = clone(re.subn)
+_orig_split: Callable[..., Any] = clone(re.split)
 
 
 def _module_split(pattern: Any, string: Any, maxsplit: int = 0, flags: Any = 0) -> list[Any]:
@@ -421,7 +423,7 @@ def _module_subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: An
 
 
 def _simple(name: str) -> Callable[..., Any]:
-    orig = getattr(re, name)
+    orig = clone(getattr(re, name))
 
     def fn(pattern: Any, string: Any, flags: Any = 0) -> Any:
         res = orig(pattern, string, flags)
@@ -460,10 +462,18 @@ for _name in ("match", "search", "fullmatch", "sub", "subn", "split", "findall")
 del _name
 
 
+def _in_place(name: str, data: tuple[str, ...], slow: Callable[..., Any]) -> None:
+    """``re.<name>`` sends a call whose `data` arguments are not all plain ``str`` to
+    `slow`: in its own code when it can be patched in place (see `_codepatch`),
+    else through a wrapper replacing it."""
+    if not inject(getattr(re, name), data, slow):
+        patch(re, name, slow)
+
+
 def apply() -> None:
     for name in ("match", "search", "fullmatch", "findall", "finditer"):
-        patch(re, name, _simple(name))
-    patch(re, "sub", fast(_module_sub, fast=_orig_sub))
-    patch(re, "subn", fast(_module_subn, fast=_orig_subn))
-    patch(re, "split", fast(_module_split, fast=_orig_split))
+        _in_place(name, ("string",), _simple(name))
+    _in_place("sub", ("repl", "string"), fast(_module_sub, fast=_orig_sub))
+    _in_place("subn", ("repl", "string"), fast(_module_subn, fast=_orig_subn))
+    _in_place("split", ("string",), fast(_module_split, fast=_orig_split))
     patch(re, "compile", _compile_wrapper(re.compile))

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
+from ._codepatch import clone, inject
 from ._patching import all_plain, fallback, patch, tag_deep, tagging_wrapper, tags_in
 
 _FUNCTIONS: dict[object, tuple[str, ...]] = {
@@ -67,6 +68,13 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
     textwrap: ("wrap", "fill", "shorten", "dedent", "indent"),
 }
 
+# Patched in their own code (`_codepatch`): a wrapper would cost more than 10 % of
+# these short functions.  Only the text is checked: ``quote=`` is a flag, not data.
+_IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
+    (html, "escape"): ("s",),
+    (html, "unescape"): ("s",),
+}
+
 
 def _wrapper_method(orig: Callable[..., Any], where: str) -> Callable[..., Any]:
     """``TextWrapper.<name>`` whose result carries the tags of its arguments and of
@@ -103,8 +111,12 @@ def apply() -> None:
         modname = getattr(module, "__name__", "?")
         for name in names:
             fn = getattr(module, name, None)
-            if fn is not None:
-                patch(module, name, tagging_wrapper(fn, f"{modname}.{name}"))
+            if fn is None:
+                continue
+            data = _IN_PLACE.get((module, name))
+            where = f"{modname}.{name}"
+            if data is None or not inject(fn, data, tagging_wrapper(clone(fn), where)):
+                patch(module, name, tagging_wrapper(fn, where))
     tw = textwrap.TextWrapper
     for name in ("wrap", "fill"):
         patch(tw, name, _wrapper_method(tw.__dict__[name], f"textwrap.TextWrapper.{name}"))

@@ -20,6 +20,7 @@ from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
 from .._tags import intern_tags
 from .._tainted import TaintedBytes, TaintedStr
+from . import _codepatch
 
 _PLAIN = frozenset({str, bytes, int, float, bool, type(None), complex})
 _SCALARS = frozenset({int, float, bool, type(None), complex})
@@ -47,15 +48,21 @@ def patch(owner: Any, name: str, replacement: Any) -> None:
 
 
 def original(owner: Any, name: str) -> Any:
-    """The unpatched value of ``owner.name``."""
+    """The unpatched value of ``owner.name`` (for a function patched in place, a copy
+    of it running its original code)."""
     key = (owner, name)
-    return _originals[key] if key in _originals else getattr(owner, name)
+    if key in _originals:
+        return _originals[key]
+    value = getattr(owner, name)
+    return _codepatch.clone(value) if _codepatch.patched(value) else value
 
 
 def restore_all() -> None:
+    """Every replaced attribute and every function patched in place back as it was."""
     for (owner, name), value in reversed(list(_originals.items())):
         setattr(owner, name, value)
     _originals.clear()
+    _codepatch.restore_all()
 
 
 _CONTAINERS = (list, tuple, set, frozenset)

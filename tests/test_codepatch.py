@@ -1,0 +1,230 @@
+"""Functions patched in their own code (`_instrument._codepatch`): `re` and `html`."""
+
+from __future__ import annotations
+
+import html
+import importlib
+import linecache
+import re
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import purposetag as pt
+from purposetag._instrument import _codepatch, _patching
+from purposetag._instrument._codepatch import GLOBAL, clone, inject
+
+P = "security.account_recovery"
+T = pt.tag("id bob@x.io <b>", P)
+
+Factory = Callable[[str], ModuleType]
+
+
+@pytest.fixture()
+def make_module(tmp_path: Path) -> Iterator[Factory]:
+    """Import a module written from `source` (a fresh name each time)."""
+    sys.path.insert(0, str(tmp_path))
+    names: list[str] = []
+
+    def make(source: str) -> ModuleType:
+        name = f"ptcodepatch_{uuid.uuid4().hex}"
+        (tmp_path / f"{name}.py").write_text(source)
+        names.append(name)
+        return importlib.import_module(name)
+
+    yield make
+    _codepatch.restore_all()
+    sys.path.remove(str(tmp_path))
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+def _slow(*args: Any, **kwargs: Any) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    return ("slow", args, kwargs)
+
+
+# --- the stdlib functions -------------------------------------------------------
+
+
+def test_re_and_html_are_patched_in_place_and_restored() -> None:
+    fns = [re.search, re.match, re.fullmatch, re.findall, re.finditer, re.sub, re.subn]
+    fns += [re.split, html.escape, html.unescape]
+    codes = [f.__code__ for f in fns]
+    pt.instrument()
+    try:
+        assert re.search is fns[0] and html.escape is fns[8]  # the same objects
+        assert all(_codepatch.patched(f) for f in fns)
+        assert [f.__code__ for f in fns] != codes
+        assert GLOBAL in vars(re) and GLOBAL in vars(html)
+        pt.instrument()  # idempotent
+        assert all(_codepatch.patched(f) for f in fns)
+    finally:
+        pt.uninstrument()
+    assert [f.__code__ for f in fns] == codes
+    assert GLOBAL not in vars(re) and GLOBAL not in vars(html)
+    assert not any(_codepatch.patched(f) for f in fns)
+
+
+def test_a_reference_taken_before_instrument_keeps_tags() -> None:
+    from html import escape
+    from re import search, sub
+
+    pt.instrument()
+    try:
+        assert pt.tags(escape(T)) == pt.tags(T)
+        assert pt.tags(search(r"(\w+)@", T).group(1)) == pt.tags(T)  # type: ignore[union-attr]
+        assert pt.ranges(sub(r"\d", "#", pt.tag("ab", P) + "12")) == [
+            (0, 2, frozenset(pt.tags(T)))
+        ]
+    finally:
+        pt.uninstrument()
+    assert type(search(r"(\w+)@", T).group(1)) is str  # type: ignore[union-attr]
+
+
+def test_original_is_the_unpatched_function() -> None:
+    pt.instrument()
+    try:
+        orig = _patching.original(html, "escape")
+        assert orig is not html.escape and not _codepatch.patched(orig)
+        lt = pt.tag("<", P)
+        assert not pt.tags(orig(lt)) and orig("<a>") == "&lt;a&gt;"  # str.replace alone
+        assert pt.tags(html.escape(lt)) == pt.tags(lt)
+        assert orig.__code__ is _codepatch.original_code(html.escape)
+    finally:
+        pt.uninstrument()
+
+
+@given(st.text(max_size=40), st.booleans())
+def test_plain_results_are_the_originals(s: str, quote: bool) -> None:
+    esc, unesc = clone(html.escape), clone(html.unescape)
+    rsub, rsplit = clone(re.sub), clone(re.split)
+    pt.instrument()
+    try:
+        assert html.escape(s, quote) == esc(s, quote)
+        assert html.unescape(s) == unesc(s)
+        assert re.sub(r"[a-c&]+", "-", s) == rsub(r"[a-c&]+", "-", s)
+        assert re.split(r"\s", s) == rsplit(r"\s", s)
+        for f in (html.escape, html.unescape):
+            assert type(f(s)) is str
+    finally:
+        pt.uninstrument()
+
+
+def test_errors_and_bytes_are_the_originals() -> None:
+    pt.instrument()
+    try:
+        with pytest.raises(AttributeError, match="replace"):
+            html.escape(None)  # type: ignore[arg-type]
+        with pytest.raises(re.error):
+            re.search("(", T)
+        with pytest.raises(TypeError):
+            re.search("a", 5)  # type: ignore[call-overload]
+        assert re.sub(rb"\d", b"#", b"a1") == b"a#"
+        assert re.findall(r"\d", "a1b2") == ["1", "2"]
+    finally:
+        pt.uninstrument()
+
+
+# --- the mechanism ---------------------------------------------------------------
+
+SOURCE = '''\
+"""A module patched in place by the tests."""
+import functools
+
+
+def upper(s, sep=", ", *, end="!"):
+    """Docstring kept."""
+    return (s.upper(), sep, end)
+
+
+@functools.lru_cache(maxsize=None)
+def cached(s):
+    return s * 2
+
+
+def fails(s):
+    x = 1
+    raise ValueError("line 17")
+
+
+def positional(a, s, /, b=2):
+    return (a, s, b)
+
+
+def star(s, *args):
+    return s
+
+
+def gen(s):
+    yield s
+
+
+def outer():
+    def inner(s):
+        return s
+    return inner
+
+
+inner = outer()
+made = eval("lambda s: s")
+'''
+
+
+def test_inject_runs_the_body_for_plain_str_and_slow_otherwise(make_module: Factory) -> None:
+    mod = make_module(SOURCE)
+    assert inject(mod.upper, ("s",), _slow)
+    assert mod.upper("ab") == ("AB", ", ", "!") and mod.upper.__doc__ == "Docstring kept."
+    assert mod.upper(b"ab") == ("slow", (b"ab", ", "), {"end": "!"})
+    assert mod.upper(pt.tag("ab", P), "; ", end="?")[0] == "slow"
+    assert inject(mod.positional, ("s",), _slow)
+    assert mod.positional(1, "s") == (1, "s", 2)
+    assert mod.positional(1, 2, b=3) == ("slow", (1, 2, 3), {})
+    assert clone(mod.upper)(b"ab") == (b"AB", ", ", "!")  # the original code
+    _codepatch.restore_all()
+    assert mod.upper(b"ab") == (b"AB", ", ", "!") and GLOBAL not in vars(mod)
+
+
+def test_a_traceback_keeps_the_original_lines(make_module: Factory) -> None:
+    mod = make_module(SOURCE)
+
+    def line_of_error() -> int:
+        with pytest.raises(ValueError) as info:
+            mod.fails("x")
+        return traceback.extract_tb(info.tb)[-1].lineno or 0
+
+    before = line_of_error()
+    assert inject(mod.fails, ("s",), _slow)
+    assert line_of_error() == before == 17
+
+
+def test_inject_refuses_what_it_cannot_patch(make_module: Factory) -> None:
+    mod = make_module(SOURCE)
+    for fn in (mod.cached, mod.star, mod.gen, mod.inner, mod.made, len):
+        assert not inject(fn, ("s",), _slow)
+    assert not inject(mod.upper, ("nope",), _slow)  # not a parameter
+    assert not inject(mod.upper, (), _slow)
+    assert mod.star(b"x") == b"x" and not _codepatch.patched(mod.star)
+
+
+def test_inject_refuses_a_source_changed_since_import(make_module: Factory) -> None:
+    mod = make_module(SOURCE)
+    path = Path(mod.__file__ or "")
+    path.write_text(SOURCE.replace("s.upper()", "s.lower()"))
+    linecache.checkcache(str(path))
+    assert not inject(mod.upper, ("s",), _slow)
+    assert mod.upper(b"ab") == (b"AB", ", ", "!")
+
+
+def test_inject_refuses_a_module_that_rebinds_type(make_module: Factory) -> None:
+    mod = make_module(SOURCE + "\ntype = 'shadowed'\n")
+    assert not inject(mod.upper, ("s",), _slow)
+    mod2 = make_module("def f(s):\n    str = 1\n    return s\n")
+    assert not inject(mod2.f, ("s",), _slow)
