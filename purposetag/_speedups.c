@@ -417,6 +417,61 @@ tag_joined(PyObject *res, PyObject *sep, PyObject *const *items, Py_ssize_t n)
     return tag_pieces(res, items, at, n);
 }
 
+/* fn(*args) as CPython's specialised CALL of a builtin does it: the C function itself
+ * (no vectorcall indirection and no recursion check, both of which cost as much as
+ * a hash constructor's whole wrapper), for the common calling conventions;
+ * PyObject_Vectorcall for everything else. */
+static inline PyObject *
+call_c(PyCFunction meth, int flags, PyObject *self, PyObject *const *args, Py_ssize_t n,
+       PyObject *kwnames, int *done)
+{
+    *done = 1;
+    if (flags == (METH_FASTCALL | METH_KEYWORDS)) {
+        return ((_PyCFunctionFastWithKeywords)(void (*)(void))meth)(self, args, n, kwnames);
+    }
+    if (kwnames == NULL || PyTuple_GET_SIZE(kwnames) == 0) {
+        if (flags == METH_FASTCALL) {
+            return ((_PyCFunctionFast)(void (*)(void))meth)(self, args, n);
+        }
+        if (flags == METH_O && n == 1) {
+            return meth(self, args[0]);
+        }
+        if (flags == METH_NOARGS && n == 0) {
+            return meth(self, NULL);
+        }
+    }
+    *done = 0;
+    return NULL;
+}
+
+static inline PyObject *
+call_direct(PyObject *fn, PyObject *const *args, Py_ssize_t n, PyObject *kwnames)
+{
+    if (PyCFunction_CheckExact(fn)) {
+        int done;
+        PyObject *res = call_c(PyCFunction_GET_FUNCTION(fn), PyCFunction_GET_FLAGS(fn),
+                               PyCFunction_GET_SELF(fn), args, n, kwnames, &done);
+        if (done) {
+            return res;
+        }
+    }
+    return PyObject_Vectorcall(fn, args, (size_t)n, kwnames);
+}
+
+/* descr(obj, *args) for a method descriptor of a builtin type (obj's type checked by
+ * the caller), the same way; *done is 0 when the convention is not one of these */
+static inline PyObject *
+call_descr_direct(PyObject *d, PyObject *obj, PyObject *const *args, Py_ssize_t n,
+                  PyObject *kwnames, int *done)
+{
+    *done = 0;
+    if (!Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+        return NULL;
+    }
+    PyMethodDef *ml = ((PyMethodDescrObject *)d)->d_method;
+    return call_c(ml->ml_meth, ml->ml_flags, obj, args, n, kwnames, done);
+}
+
 static Py_ssize_t
 start_budget(void)
 {
@@ -438,6 +493,7 @@ typedef struct {
     int depth;
     int call_first;
     int join; /* name is "join", nothing else set: try join_direct first */
+    int hash_ctor; /* wrap_type is TaggedHash, fast alone: a hash constructor */
     PyObject *only_types;
     PyObject *make; /* the CsvWriter type: always call fast, wrap what it returns */
     PyTypeObject *inner_type; /* fast_inner's cache: the type whose slot `inner` is, */
@@ -514,7 +570,7 @@ fast_call_fast(FastObject *self, PyObject *obj, PyObject *const *args, Py_ssize_
             return PyObject_VectorcallMethod(self->name, args + self->fast_from, (size_t)m,
                                              kwnames);
         }
-        return PyObject_Vectorcall(self->fast, args + self->fast_from, m, kwnames);
+        return call_direct(self->fast, args + self->fast_from, m, kwnames);
     }
     PyObject *res;
     if (self->name == NULL && self->fast == NULL) {
@@ -621,6 +677,17 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (self->hash_ctor && nk == 0 && (n == 0 || (n == 1 && PyBytes_CheckExact(args[0])))) {
+        /* the usual ``sha256()`` / ``sha256(b"...")``: the general path below, minus
+         * the checks that cannot apply */
+        PyObject *res = call_direct(self->fast, args, n, NULL);
+        if (res == NULL) {
+            return NULL;
+        }
+        PyObject *w = hash_wrap((PyTypeObject *)self->wrap_type, res, NULL);
+        Py_DECREF(res);
+        return w;
+    }
     if (self->make != NULL) {
         PyObject *w = PyObject_Vectorcall(self->fast, args, nargsf, kwnames);
         if (w == NULL || n < 1) { /* (csv.writer takes its file positionally) */
@@ -897,6 +964,9 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->join = has_name && !has_inner && !has_wrap && !call_first && check_from == 0 &&
                  fast_from == 0 && self->when_plain == NULL && only_types == NULL &&
                  PyUnicode_CompareWithASCIIString(name, "join") == 0;
+    self->hash_ctor = has_wrap && IS_HASH_TYPE(wrap_type) && has_fast && !has_inner &&
+                      !has_name && !call_first && check_from == 0 && fast_from == 0 &&
+                      self->when_plain == NULL && only_types == NULL && make == NULL;
     self->vectorcall = fast_vectorcall;
     return (PyObject *)self;
 }
@@ -1700,12 +1770,27 @@ static PyObject *twin_update = NULL, *twin_digest = NULL, *twin_hexdigest = NULL
 static PyObject *str_update = NULL, *str_digest = NULL, *str_hexdigest = NULL,
                 *str_copy = NULL;
 
+/* Freed wrappers kept for reuse (a hash per email hashed: malloc and free were a
+ * tenth of ``sha256(data).hexdigest()``).  All TaggedHash types (one per module
+ * instance) share it: they have the same size and allocator (not GC-tracked,
+ * PyObject_Malloc'ed by PyType_GenericAlloc). */
+#define HASH_FREE_MAX 16
+static HashObject *hash_free[HASH_FREE_MAX];
+static int hash_nfree = 0;
+
 static PyObject *
 hash_wrap(PyTypeObject *tp, PyObject *h, PyObject *tags)
 {
-    HashObject *o = (HashObject *)tp->tp_alloc(tp, 0);
-    if (o == NULL) {
-        return NULL;
+    HashObject *o;
+    if (hash_nfree > 0 && tp->tp_alloc == PyType_GenericAlloc) {
+        o = hash_free[--hash_nfree];
+        PyObject_Init((PyObject *)o, tp); /* sets the type (a new reference) and refcount */
+    }
+    else {
+        o = (HashObject *)tp->tp_alloc(tp, 0);
+        if (o == NULL) {
+            return NULL;
+        }
     }
     o->h = Py_NewRef(h);
     o->tags = (tags == NULL || tags == Py_None) ? NULL : Py_NewRef(tags);
@@ -1734,7 +1819,13 @@ hash_dealloc(PyObject *op)
     PyTypeObject *tp = Py_TYPE(op);
     Py_CLEAR(self->h);
     Py_CLEAR(self->tags);
-    tp->tp_free(op);
+    if (hash_nfree < HASH_FREE_MAX && tp->tp_free == PyObject_Free &&
+        tp->tp_alloc == PyType_GenericAlloc) {
+        hash_free[hash_nfree++] = self;
+    }
+    else {
+        tp->tp_free(op);
+    }
     Py_DECREF(tp);
 }
 
@@ -1826,12 +1917,18 @@ hash_forward(HashObject *self, int which, PyObject *name, PyObject *const *args,
     if (nargs + nk + 1 <= MAX_STACK) {
         PyObject *d = hash_method(self->h, which);
         if (d != NULL) {
+            int done;
+            PyObject *res = call_descr_direct(d, self->h, args, nargs, kwnames, &done);
+            if (done) {
+                Py_DECREF(d);
+                return res;
+            }
             PyObject *stack[MAX_STACK];
             stack[0] = self->h;
             for (Py_ssize_t i = 0; i < nargs + nk; i++) {
                 stack[i + 1] = args[i];
             }
-            PyObject *res = PyObject_Vectorcall(d, stack, (size_t)(nargs + 1), kwnames);
+            res = PyObject_Vectorcall(d, stack, (size_t)(nargs + 1), kwnames);
             Py_DECREF(d);
             return res;
         }
