@@ -140,8 +140,11 @@ def test_no_raw_value_in_events_or_exceptions(value: Any, which: int, mode: str)
     texts = [message, *(_structure(e) for e in logs)]
     # the benign structure, with a stand-in value, to rule out coincidences
     b_args, b_kwargs = shape("@@", pt.tag("@@@@@@", P, category="user.contact.phone_number"), which)
-    with capture_logs() as benign_logs, pt.mode("monitor"):
-        upload(*b_args, **b_kwargs)
+    with capture_logs() as benign_logs, pt.mode(mode):  # type: ignore[arg-type]
+        try:  # the same mode: its literals ("raised") are part of the structure
+            upload(*b_args, **b_kwargs)
+        except pt.PurposeViolation:
+            pass
     benign = " ".join(_structure(e) for e in benign_logs) + message.replace(str(value), "")
     for form in _raw_forms(value):
         assume(form not in benign)
