@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 import pytest
 
 import purposetag as pt
+from purposetag._instrument import _patching
 
 P = "security.account_recovery"
 E = pt.tag(b"bob@example.com", P)
@@ -58,7 +60,7 @@ def test_str_encoded_then_hashed() -> None:
 
 def test_hmac() -> None:
     m = hmac.new(b"key", E, hashlib.sha256)
-    ref = hmac.new.__wrapped__(b"key", b"bob@example.com", hashlib.sha256.__wrapped__)
+    ref = _patching.original(hmac, "new")(b"key", b"bob@example.com", "sha256")
     assert m.hexdigest() == ref.hexdigest() and pt.tags(m.hexdigest()) == TAGS
     m2 = hmac.new(b"key", digestmod="sha256")
     m2.update(E)
@@ -71,6 +73,35 @@ def test_hmac() -> None:
 def test_hmac_class_with_patched_digestmod() -> None:
     m = hmac.HMAC(b"key", E, digestmod=hashlib.sha256)
     assert pt.tags(m.hexdigest()) == TAGS
+
+
+@pytest.mark.parametrize("digestmod", ["sha256", "md5", hashlib.sha256, hashlib.sha512])
+def test_hmac_objects_are_hmac_objects_and_keep_tags(digestmod: Any) -> None:
+    mod = getattr(hashlib, digestmod) if isinstance(digestmod, str) else digestmod
+    for m in (hmac.new(b"key", E, digestmod), hmac.HMAC(b"key", E, digestmod=digestmod)):
+        assert isinstance(m, hmac.HMAC) and pt.tags(m.hexdigest()) == TAGS
+        assert m.name == "hmac-" + mod().name
+        c = m.copy()
+        c.update(b"more")
+        assert pt.tags(c.digest()) == TAGS and c.digest() != m.digest()
+    k = hmac.HMAC(pt.tag(b"key", P), b"msg", digestmod=digestmod)
+    assert pt.tags(k.digest()) == TAGS  # the key's tags
+    plain = hmac.new(b"key", b"msg", digestmod)
+    assert not pt.is_tagged(plain.hexdigest())
+    assert plain.hexdigest() == _patching.original(hmac, "new")(b"key", b"msg", mod).hexdigest()
+
+
+def test_uninstrument_restores_hmac() -> None:
+    import _hashlib
+
+    pt.uninstrument()
+    before = (_hashlib.hmac_new, getattr(hmac, "_functype", None), hmac.new)
+    pt.instrument()
+    assert _hashlib.hmac_new is not before[0]
+    pt.uninstrument()
+    assert (_hashlib.hmac_new, getattr(hmac, "_functype", None), hmac.new) == before
+    assert type(hmac.new(b"k", E, "sha256")._hmac) is type(before[0](b"k", b"", "sha256"))
+    pt.instrument()
 
 
 def test_pbkdf2() -> None:

@@ -110,6 +110,9 @@ def _hash_attributes() -> set[str]:
     """Every non-dunder attribute of the hash (and HMAC) objects the patches wrap."""
     names: set[str] = set()
     samples: list[Any] = [hmac.new(b"k", digestmod="sha256")]
+    ossl = getattr(hmac, "_hashopenssl", None)
+    if ossl is not None and callable(getattr(ossl, "hmac_new", None)):
+        samples.append(ossl.hmac_new(b"k", b"", digestmod="sha256"))
     for ctor in _CONSTRUCTORS:
         fn = getattr(hashlib, ctor, None)
         if fn is not None:
@@ -186,20 +189,21 @@ def _pair_tags(key: Any, msg: Any) -> TagSet | None:
     return _tags_or_none((key, msg), {})
 
 
-def _hmac_new(orig: Callable[..., Any]) -> Callable[..., Any]:
-    def new(key: Any, msg: Any = None, digestmod: Any = "") -> TaggedHash:
-        h = orig(
-            key,
-            msg,
-            # the common ``"sha256"``: no attribute look-up (and miss)
-            digestmod if type(digestmod) is str else _unwrap_digestmod(digestmod),
-        )
-        plain = type(key) is _bytes and (msg is None or type(msg) is _bytes)
-        return _wrap(h, None if plain else _tags_or_none((key, msg), {}))
+def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """``_hashlib.hmac_new``, which ``hmac.HMAC`` (``hmac.new``, and the class used
+    directly) builds its OpenSSL HMAC with: a `TaggedHash` whose tags are the key's
+    and the message's.  ``HMAC.update``/``digest``/``hexdigest``/``copy`` then go
+    through it, so ``hmac`` itself needs no wrapper.  (Without OpenSSL's HMAC, or
+    for a digestmod it lacks, ``hmac`` hashes with ``hashlib`` constructors, which
+    are patched.)"""
 
-    new.__doc__ = orig.__doc__
-    new.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(new, fast=orig, wrap_type=_CHash, wrap_attr="_h")
+    def hmac_new(key: Any, msg: Any = b"", digestmod: Any = None) -> TaggedHash:
+        h = orig(key, msg, digestmod=_unwrap_digestmod(digestmod))
+        return _wrap(h, _pair_tags(key, msg))
+
+    hmac_new.__doc__ = orig.__doc__
+    hmac_new.__wrapped__ = orig  # type: ignore[attr-defined]
+    return fast(hmac_new, fast=orig, wrap_type=_CHash, wrap_attr="_h")
 
 
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -246,5 +250,13 @@ def apply() -> None:
     if hasattr(hashlib, "scrypt"):
         patch(hashlib, "scrypt", tagging_wrapper(hashlib.scrypt, "hashlib.scrypt"))
     patch(hashlib, "file_digest", _file_digest(hashlib.file_digest))
-    patch(hmac, "new", _hmac_new(hmac.new))
+    ossl = getattr(hmac, "_hashopenssl", None)
+    if ossl is not None and callable(getattr(ossl, "hmac_new", None)):
+        patch(ossl, "hmac_new", _hmac_object(ossl.hmac_new))
+        functype = getattr(hmac, "_functype", None)
+        if isinstance(functype, type) and _accel._C is not None:
+            # ``HMAC(key, msg, hashlib.sha256)`` takes OpenSSL's HMAC only for a str
+            # or a builtin digestmod: a patched constructor (a C `Fast`) counts too
+            # (`hmac_new` unwraps it), or the pure-Python HMAC would run instead
+            patch(hmac, "_functype", (functype, type(hashlib.sha256)))
     patch(hmac, "digest", _hmac_digest(hmac.digest))
