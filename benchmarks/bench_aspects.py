@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import html
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import types
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,23 @@ def _plain_code_uninstrumented(root: Path) -> dict[str, Any]:
     return result("plain_code_uninstrumented", subject, baseline, 1.02)
 
 
+def _unpatched_hmac() -> Any:
+    """A second copy of the `hmac` module on the unpatched ``_hashlib``: the patch
+    is ``_hashlib.hmac_new``, under ``hmac.new``, so ``hmac.new`` itself is the same
+    function with and without purposetag."""
+    import _hashlib
+
+    real = types.ModuleType("_hashlib")
+    vars(real).update(vars(_hashlib))
+    real.hmac_new = _patching.original(_hashlib, "hmac_new")  # type: ignore[attr-defined]
+    spec = importlib.util.find_spec("hmac")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod._hashopenssl = real  # type: ignore[attr-defined]
+    return mod
+
+
 def _patches() -> list[dict[str, Any]]:
     pt.instrument()
     o = _patching.original
@@ -170,7 +189,7 @@ def _patches() -> list[dict[str, Any]]:
     patched_csv_writer = csv.writer
     orig_base64_b64encode = o(base64, "b64encode")
     orig_hashlib_sha256 = o(hashlib, "sha256")
-    orig_hmac_new = o(hmac, "new")
+    orig_hmac_new = _unpatched_hmac().new
     orig_html_escape = o(html, "escape")
     orig_io_StringIO = o(io, "StringIO")
     orig_json_dumps = o(json, "dumps")

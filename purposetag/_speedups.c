@@ -2030,6 +2030,17 @@ hash_get_h(PyObject *op, void *Py_UNUSED(closure))
     return Py_NewRef(((HashObject *)op)->h);
 }
 
+/* name, digest_size, block_size: read from the wrapped object in C (``hmac.HMAC``
+ * reads two of them per construction; Python properties cost ~40 ns each).
+ * `closure` points at the interned attribute name (set by module_exec). */
+static PyObject *str_name = NULL, *str_digest_size = NULL, *str_block_size = NULL;
+
+static PyObject *
+hash_get_forward(PyObject *op, void *closure)
+{
+    return PyObject_GetAttr(((HashObject *)op)->h, *(PyObject **)closure);
+}
+
 static PyMethodDef hash_methods[] = {
     {"update", (PyCFunction)(void (*)(void))hash_update, METH_FASTCALL | METH_KEYWORDS, NULL},
     {"digest", (PyCFunction)(void (*)(void))hash_digest, METH_FASTCALL | METH_KEYWORDS, NULL},
@@ -2041,6 +2052,10 @@ static PyMethodDef hash_methods[] = {
 
 static PyGetSetDef hash_getset[] = {
     {"_h", hash_get_h, NULL, "the wrapped hash object", NULL},
+    {"name", hash_get_forward, NULL, "the wrapped object's name", &str_name},
+    {"digest_size", hash_get_forward, NULL, "the wrapped object's digest_size",
+     &str_digest_size},
+    {"block_size", hash_get_forward, NULL, "the wrapped object's block_size", &str_block_size},
     {"_pt_tags", hash_get_tags, hash_set_tags, "tags fed so far, or None", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
@@ -2966,7 +2981,11 @@ module_exec(PyObject *m)
     str_digest = PyUnicode_InternFromString("digest");
     str_hexdigest = PyUnicode_InternFromString("hexdigest");
     str_copy = PyUnicode_InternFromString("copy");
-    if (!str_update || !str_digest || !str_hexdigest || !str_copy) {
+    str_name = PyUnicode_InternFromString("name");
+    str_digest_size = PyUnicode_InternFromString("digest_size");
+    str_block_size = PyUnicode_InternFromString("block_size");
+    if (!str_update || !str_digest || !str_hexdigest || !str_copy || !str_name ||
+        !str_digest_size || !str_block_size) {
         return -1;
     }
     PyObject *ht = PyType_FromModuleAndSpec(m, &hash_spec, NULL);
