@@ -20,7 +20,8 @@ body is checked against the loaded one first (same bytecode, constants, names an
 flags): no source, a source file changed since import, a closure, a generator,
 ``*args``/``**kwargs``, or a module or function that rebinds ``type`` or ``str``
 and `inject` refuses, returning False, and the caller installs an ordinary wrapper
-instead.  `restore_all` puts every original code object back.
+instead.  `restore_all` puts every original code object back (the module keeps its
+`GLOBAL` name, then leading to the unpatched functions).
 """
 
 from __future__ import annotations
@@ -104,13 +105,18 @@ def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
 
 
 def restore_all() -> None:
-    """Every patched function gets its original code back; the slow-path globals go."""
+    """Every patched function gets its original code back.
+
+    The `GLOBAL` namespace stays in the module, its entries now the unpatched
+    functions: a call in another thread that entered the patched code just before
+    (a frame keeps the code it started with) still finds it, and gets the original
+    behaviour."""
     for fn, code in list(_saved.items()):
         fn.__code__ = code
-        if _ours(fn.__globals__.get(GLOBAL)):
-            del fn.__globals__[GLOBAL]
+        ns = fn.__globals__.get(GLOBAL)
+        if _ours(ns):
+            setattr(ns, fn.__name__, clone(fn))
     _saved.clear()
-    _spaces.clear()
 
 
 def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType | None:
