@@ -192,15 +192,17 @@ def test_inject_runs_the_body_for_plain_str_and_slow_otherwise(make_module: Fact
     mod = make_module(SOURCE)
     assert inject(mod.upper, ("s",), _slow)
     assert mod.upper("ab") == ("AB", ", ", "!") and mod.upper.__doc__ == "Docstring kept."
-    assert mod.upper(b"ab") == ("slow", (b"ab", ", "), {"end": "!"})
+    assert mod.upper(b"ab") == (b"AB", ", ", "!")  # exact bytes carry no tags either
+    assert mod.upper(bytearray(b"ab")) == ("slow", (bytearray(b"ab"), ", "), {"end": "!"})
     assert mod.upper(pt.tag("ab", P), "; ", end="?")[0] == "slow"
+    assert mod.upper(pt.tag(b"ab", P))[0] == "slow"
     assert inject(mod.positional, ("s",), _slow)
     assert mod.positional(1, "s") == (1, "s", 2)
     assert mod.positional(1, 2, b=3) == ("slow", (1, 2, 3), {})
-    assert clone(mod.upper)(b"ab") == (b"AB", ", ", "!")  # the original code
+    assert clone(mod.upper)(bytearray(b"ab")) == (bytearray(b"AB"), ", ", "!")  # original
     _codepatch.restore_all()
-    assert mod.upper(b"ab") == (b"AB", ", ", "!")
-    assert vars(mod)[GLOBAL].upper(b"ab") == (b"AB", ", ", "!")
+    assert mod.upper(bytearray(b"ab")) == (bytearray(b"AB"), ", ", "!")
+    assert vars(mod)[GLOBAL].upper(bytearray(b"ab")) == (bytearray(b"AB"), ", ", "!")
 
 
 def test_a_traceback_keeps_the_original_lines(make_module: Factory) -> None:
@@ -239,3 +241,5 @@ def test_inject_refuses_a_module_that_rebinds_type(make_module: Factory) -> None
     assert not inject(mod.upper, ("s",), _slow)
     mod2 = make_module("def f(s):\n    str = 1\n    return s\n")
     assert not inject(mod2.f, ("s",), _slow)
+    mod3 = make_module("bytes = str\n\ndef f(s):\n    return s\n")
+    assert not inject(mod3.f, ("s",), _slow)

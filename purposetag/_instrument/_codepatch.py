@@ -6,19 +6,21 @@ function does, and from the C accelerator a re-entry into the interpreter too:
 at hand, `inject` compiles the function again from that source with one statement
 in front of its body::
 
-    if type(string) is not str:
+    if type(string) is not str and type(string) is not bytes:
         return _purposetag_patches_.search(pattern, string, flags)
 
 and installs the result as the function's ``__code__``.  A call with plain strings
 runs the original body in the original frame, behind one type check per data
-parameter; any other call goes to the tag-aware `slow` function, which computes
-the real result with `clone(fn)` (the function with its original code).
+parameter; any other call (a tagged string, or anything else that is not an exact
+``str`` or ``bytes``) goes to the tag-aware `slow` function, which computes the
+real result with `clone(fn)` (the function with its original code).
 
 The function object itself is unchanged, so references taken before
 ``instrument()`` (``from re import search``) see the patch as well.  The recompiled
 body is checked against the loaded one first (same bytecode, constants, names and
 flags): no source, a source file changed since import, a closure, a generator,
-``*args``/``**kwargs``, or a module or function that rebinds ``type`` or ``str``
+``*args``/``**kwargs``, or a module or function that rebinds ``type``, ``str`` or
+``bytes``
 and `inject` refuses, returning False, and the caller installs an ordinary wrapper
 instead.  `restore_all` puts every original code object back (the module keeps its
 `GLOBAL` name, then leading to the unpatched functions).
@@ -85,8 +87,8 @@ def clone(fn: Any) -> Any:
 
 def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
     """Give `fn` a first statement sending calls where a `data` parameter is not an
-    exact ``str`` to `slow` (called with every parameter); False when `fn` cannot be
-    patched this way (nothing is changed then)."""
+    exact ``str`` or ``bytes`` to `slow` (called with every parameter); False when
+    `fn` cannot be patched this way (nothing is changed then)."""
     if type(fn) is not types.FunctionType:
         return False
     if fn in _saved:
@@ -134,9 +136,8 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
         or code.co_cellvars
         or not data
         or not set(data) <= set(params)
-        or {"type", "str", GLOBAL} & set(code.co_varnames)
-        or "type" in fn.__globals__
-        or "str" in fn.__globals__
+        or {"type", "str", "bytes", GLOBAL} & set(code.co_varnames)
+        or {"type", "str", "bytes"} & set(fn.__globals__)
         or (GLOBAL in fn.__globals__ and not _ours(fn.__globals__[GLOBAL]))
     ):
         return None
@@ -174,7 +175,8 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 def _check(
     name: str, data: tuple[str, ...], params: tuple[str, ...], npos: int, line: int
 ) -> ast.stmt:
-    test = " or ".join(f"type({p}) is not str" for p in data)
+    # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses)
+    test = " or ".join(f"(type({p}) is not str and type({p}) is not bytes)" for p in data)
     args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
     src = f"if {test}:\n    return {GLOBAL}.{name}({', '.join(args)})\n"
     stmt = ast.parse(src).body[0]
