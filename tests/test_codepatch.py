@@ -243,3 +243,11 @@ def test_inject_refuses_a_module_that_rebinds_type(make_module: Factory) -> None
     assert not inject(mod2.f, ("s",), _slow)
     mod3 = make_module("bytes = str\n\ndef f(s):\n    return s\n")
     assert not inject(mod3.f, ("s",), _slow)
+
+
+def test_inject_patches_a_function_with_an_identity_decorator(make_module: Factory) -> None:
+    mod = make_module(
+        "def same(f):\n    return f\n\n\n@same\ndef f(s):\n    return s * 2\n"
+    )
+    assert inject(mod.f, ("s",), _slow)
+    assert mod.f("ab") == "abab" and mod.f(3) == ("slow", (3,), {})

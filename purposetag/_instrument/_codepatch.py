@@ -148,8 +148,7 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
         return None
     if len(tree.body) != 1 or type(tree.body[0]) is not ast.FunctionDef:
         return None
-    fdef = tree.body[0]
-    fdef.decorator_list = []  # they run at definition, not in the function's code
+    fdef = tree.body[0]  # decorators are compiled, never run: only the code is kept
     ast.increment_lineno(tree, first - 1)
     flags = code.co_flags & _FUTURE_FLAGS
     if not _same(_compile_def(tree, fn, flags), code):
