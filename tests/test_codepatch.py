@@ -251,3 +251,25 @@ def test_inject_patches_a_function_with_an_identity_decorator(make_module: Facto
     )
     assert inject(mod.f, ("s",), _slow)
     assert mod.f("ab") == "abab" and mod.f(3) == ("slow", (3,), {})
+
+
+def test_calls_by_keyword_and_bad_calls_behave_as_the_original() -> None:
+    orig_sub, orig_search = clone(re.sub), clone(re.search)
+
+    def error(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[type, str]:
+        with pytest.raises(Exception) as info:
+            fn(*args, **kwargs)
+        return type(info.value), str(info.value)
+
+    pt.instrument()
+    try:
+        t = pt.tag("a1b22", P)
+        assert re.sub(pattern=r"\d", repl="#", string=t, count=1) == "a#b22"
+        assert pt.tags(re.sub(pattern=r"\d", repl="#", string=t, count=1)) == pt.tags(t)
+        m = re.search(string=t, pattern=r"B(\d+)", flags=re.I)
+        assert m is not None and pt.tags(m.group(1)) == pt.tags(t)
+        for args, kwargs in [((), {}), (("a",), {}), (("a", "b"), {"nope": 1})]:
+            assert error(re.search, *args, **kwargs) == error(orig_search, *args, **kwargs)
+        assert error(re.sub, "(", "", t) == error(orig_sub, "(", "", "a1b22")
+    finally:
+        pt.uninstrument()
