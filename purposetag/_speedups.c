@@ -334,11 +334,19 @@ placer_ranges(Placer *pl, Py_ssize_t total)
         return NULL;
     }
     for (int i = 0; i < pl->n; i++) {
-        PyObject *tr = Py_BuildValue("(nnO)", pl->t[i].a, pl->t[i].b, pl->t[i].ts);
-        if (tr == NULL) {
+        /* (a, b, tags), built directly: Py_BuildValue parses its format each time */
+        PyObject *tr = PyTuple_New(3);
+        PyObject *a = tr ? PyLong_FromSsize_t(pl->t[i].a) : NULL;
+        PyObject *b = a ? PyLong_FromSsize_t(pl->t[i].b) : NULL;
+        if (b == NULL) {
+            Py_XDECREF(a);
+            Py_XDECREF(tr);
             Py_DECREF(out);
             return NULL;
         }
+        PyTuple_SET_ITEM(tr, 0, a);
+        PyTuple_SET_ITEM(tr, 1, b);
+        PyTuple_SET_ITEM(tr, 2, Py_NewRef(pl->t[i].ts));
         PyTuple_SET_ITEM(out, i, tr);
     }
     return out;
@@ -2352,21 +2360,6 @@ sp_is_plain(PyObject *Py_UNUSED(module), PyObject *arg)
     return PyBool_FromLong(is_plain(arg, max_depth < 3 ? max_depth : 3, &budget));
 }
 
-/* all_plain(*args): is_plain of every argument (the check a rewritten stdlib function
- * runs before its own body: True means no argument can carry a tag). */
-static PyObject *
-sp_all_plain(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_ssize_t budget = start_budget();
-    int depth = max_depth < 3 ? max_depth : 3;
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        if (!is_plain(args[i], depth, &budget)) {
-            Py_RETURN_FALSE;
-        }
-    }
-    Py_RETURN_TRUE;
-}
-
 static PyObject *
 sp_set_limits(PyObject *Py_UNUSED(module), PyObject *args)
 {
@@ -2872,6 +2865,66 @@ sp_set_carrier(PyObject *Py_UNUSED(module), PyObject *cls)
     Py_RETURN_NONE;
 }
 
+/* TaintedStr.__format__ in C for the empty spec, which every f-string part without
+ * one asks for (CPython's FORMAT_VALUE calls __format__ on any str subclass): the
+ * tagged string itself, as the Python method returns.  Any other spec, and a
+ * subclass, goes to that Python method (`format_slow`). */
+static PyTypeObject *format_type = NULL;
+static PyObject *format_slow = NULL;
+
+static PyObject *
+carrier_format(PyObject *self, PyObject *spec)
+{
+    if (Py_IS_TYPE(self, format_type) && PyUnicode_Check(spec) &&
+        PyUnicode_GET_LENGTH(spec) == 0) {
+        return Py_NewRef(self);
+    }
+    PyObject *args[2] = {self, spec};
+    return PyObject_Vectorcall(format_slow, args, 2, NULL);
+}
+
+static PyMethodDef carrier_format_def = {
+    "__format__", carrier_format, METH_O,
+    "Return a formatted version of the string, keeping its tags (the empty spec: the "
+    "string itself)."};
+
+static PyObject *
+sp_install_format(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *cls, *slow;
+    if (!PyArg_ParseTuple(args, "OO:install_format", &cls, &slow)) {
+        return NULL;
+    }
+    if (carrier_slot(cls, "install_format") < 0) {
+        return NULL;
+    }
+    if (!PyCallable_Check(slow)) {
+        PyErr_SetString(PyExc_TypeError, "install_format: the Python __format__ is callable");
+        return NULL;
+    }
+    if (format_type != NULL) { /* installed once: the descriptor names this type */
+        if ((PyObject *)format_type == cls) {
+            Py_RETURN_NONE;
+        }
+        PyErr_SetString(PyExc_RuntimeError, "install_format: already installed on another type");
+        return NULL;
+    }
+    PyObject *d = PyDescr_NewMethod((PyTypeObject *)cls, &carrier_format_def);
+    if (d == NULL) {
+        return NULL;
+    }
+    format_slow = Py_NewRef(slow);
+    format_type = (PyTypeObject *)Py_NewRef(cls);
+    int rc = PyObject_SetAttrString(cls, "__format__", d);
+    Py_DECREF(d);
+    if (rc < 0) {
+        Py_CLEAR(format_slow);
+        Py_CLEAR(format_type);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 sp_set_policy(PyObject *Py_UNUSED(module), PyObject *policy)
 {
@@ -2882,8 +2935,6 @@ sp_set_policy(PyObject *Py_UNUSED(module), PyObject *policy)
 static PyMethodDef module_methods[] = {
     {"is_plain", sp_is_plain, METH_O,
      "True when `value` is, or is a small exact container of, plain builtin values."},
-    {"all_plain", (PyCFunction)(void (*)(void))sp_all_plain, METH_FASTCALL,
-     "all_plain(*args): True when every argument is_plain."},
     {"set_hash_twin", sp_set_hash_twin, METH_VARARGS,
      "set_hash_twin(update, digest, hexdigest): TaggedHash's pure-Python methods, used "
      "when tagged data is fed or digested."},
@@ -2896,6 +2947,9 @@ static PyMethodDef module_methods[] = {
      "methods CsvWriter calls for rows that are not plain."},
     {"set_carrier", sp_set_carrier, METH_O,
      "set_carrier(TaintedStr): the tagged string type guards look into."},
+    {"install_format", sp_install_format, METH_VARARGS,
+     "install_format(TaintedStr, its Python __format__): a C __format__ answering the "
+     "empty spec itself."},
     {"set_policy", sp_set_policy, METH_O,
      "set_policy(policy): the policy in force (a guard's cache entries name the policy "
      "they were decided under)."},

@@ -915,5 +915,10 @@ class TaintedBytes(bytes):
 
 
 # Late imports: these modules build on the carriers above (import cycle by design).
+from . import _accel, _proxy  # noqa: E402
 from . import _formatting as _fmt  # noqa: E402
-from . import _proxy  # noqa: E402
+
+if _accel._C is not None:
+    # f-string parts: CPython calls __format__("") on every str subclass; in C the
+    # empty spec costs no Python frame (any other spec calls the method above)
+    _accel._C.install_format(TaintedStr, TaintedStr.__dict__["__format__"])

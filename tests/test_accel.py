@@ -1006,3 +1006,39 @@ def test_inner_slot_cache_follows_the_class() -> None:
     Holder.inner = property(lambda self: "prop")  # the class changed: no stale slot read
     assert f(h, "x") == "propx"
     assert calls == ["slow"]
+
+
+@needs_c
+def test_tainted_str_format_is_c_for_the_empty_spec() -> None:
+    from purposetag._tainted import TaintedStr
+
+    assert type(TaintedStr.__dict__["__format__"]).__name__ == "method_descriptor"
+    t = pt.tag("Ada", "security.authentication")
+    assert format(t, "") is t and f"{t}" == "Ada" and pt.ranges(f"{t}") == pt.ranges(t)
+    assert pt.ranges(format(t, ">5")) == [(2, 5, frozenset(pt.tags(t)))]
+    assert pt.ranges(f"{t!r:>7}") == [(3, 6, frozenset(pt.tags(t)))]  # quotes untagged
+    for bad in ("d", "=5", ",x"):
+        with pytest.raises(ValueError) as ours:
+            format(t, bad)
+        with pytest.raises(ValueError) as plain:
+            format("Ada", bad)
+        assert str(ours.value) == str(plain.value)
+    with pytest.raises(TypeError):
+        t.__format__(5)  # type: ignore[arg-type]
+
+    class Sub(TaintedStr):
+        __slots__ = ()
+
+    s = str.__new__(Sub, "Bob")
+    s._pt_ranges = t._pt_ranges  # type: ignore[attr-defined]
+    assert format(s, "") is s  # through the Python method, which returns self too
+    with pytest.raises(TypeError, match="subclass of str"):
+        _accel._C.install_format(Sub, TaintedStr.__format__)
+
+    class Other(str):
+        __slots__ = ("_pt_ranges",)
+
+    with pytest.raises(RuntimeError, match="another type"):
+        _accel._C.install_format(Other, TaintedStr.__format__)
+    _accel._C.install_format(TaintedStr, TaintedStr.__format__)  # again: nothing changes
+    assert format(t, "") is t
