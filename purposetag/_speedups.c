@@ -1879,14 +1879,16 @@ typedef struct {
 static HashMethods hash_cache[2];
 static int hash_cache_next = 0;
 
-/* a new reference to `which` of h's type, or NULL (no error set): call by name */
+/* `which` of h's type (borrowed), or NULL (no error set): call by name.  Borrowed is
+ * safe while h lives: its type, which h holds, is immutable and keeps the method in
+ * its dict even if the cache entry is replaced meanwhile. */
 static PyObject *
 hash_method(PyObject *h, int which)
 {
     PyTypeObject *t = Py_TYPE(h);
     for (int i = 0; i < 2; i++) {
         if (hash_cache[i].type == t) {
-            return Py_XNewRef(hash_cache[i].m[which]);
+            return hash_cache[i].m[which];
         }
     }
     if (!PyType_HasFeature(t, Py_TPFLAGS_IMMUTABLETYPE) || t->tp_dictoffset != 0) {
@@ -1913,7 +1915,7 @@ hash_method(PyObject *h, int which)
     for (int k = 0; k < 3; k++) {
         Py_XDECREF(old.m[k]);
     }
-    return Py_XNewRef(fresh.m[which]);
+    return fresh.m[which];
 }
 
 /* h.<name>(*args, **kwargs) */
@@ -1923,12 +1925,11 @@ hash_forward(HashObject *self, int which, PyObject *name, PyObject *const *args,
 {
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (nargs + nk + 1 <= MAX_STACK) {
-        PyObject *d = hash_method(self->h, which);
+        PyObject *d = hash_method(self->h, which); /* borrowed */
         if (d != NULL) {
             int done;
             PyObject *res = call_descr_direct(d, self->h, args, nargs, kwnames, &done);
             if (done) {
-                Py_DECREF(d);
                 return res;
             }
             PyObject *stack[MAX_STACK];
@@ -1936,9 +1937,7 @@ hash_forward(HashObject *self, int which, PyObject *name, PyObject *const *args,
             for (Py_ssize_t i = 0; i < nargs + nk; i++) {
                 stack[i + 1] = args[i];
             }
-            res = PyObject_Vectorcall(d, stack, (size_t)(nargs + 1), kwnames);
-            Py_DECREF(d);
-            return res;
+            return PyObject_Vectorcall(d, stack, (size_t)(nargs + 1), kwnames);
         }
     }
     if (nargs + nk + 1 > MAX_STACK) {
