@@ -273,3 +273,33 @@ def test_calls_by_keyword_and_bad_calls_behave_as_the_original() -> None:
         assert error(re.sub, "(", "", t) == error(orig_sub, "(", "", "a1b22")
     finally:
         pt.uninstrument()
+
+
+def test_instrument_and_uninstrument_while_other_threads_call_re() -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    t = pt.tag("id bob@x.io", P)
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                m = re.search(r"(\w+)@", t)
+                assert m is not None and m.group(1) == "bob"
+                assert html.escape(t) == "id bob@x.io"
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for th in threads:
+        th.start()
+    try:
+        for _ in range(200):
+            pt.instrument()
+            pt.uninstrument()
+    finally:
+        stop.set()
+        for th in threads:
+            th.join()
+    assert not errors, errors
