@@ -236,6 +236,17 @@ def test_inject_refuses_a_source_changed_since_import(make_module: Factory) -> N
     assert mod.upper(b"ab") == (b"AB", ", ", "!")
 
 
+def test_inject_refuses_a_source_whose_lines_moved_inside_the_function(
+    make_module: Factory,
+) -> None:
+    mod = make_module(SOURCE)
+    path = Path(mod.__file__ or "")
+    # the same bytecode, but its lines are no longer where the loaded code says
+    path.write_text(SOURCE.replace('"""Docstring kept."""', '"""Docstring kept."""\n    # moved'))
+    linecache.checkcache(str(path))
+    assert not inject(mod.upper, ("s",), _slow)
+
+
 def test_inject_refuses_a_module_that_rebinds_type(make_module: Factory) -> None:
     mod = make_module(SOURCE + "\ntype = 'shadowed'\n")
     assert not inject(mod.upper, ("s",), _slow)

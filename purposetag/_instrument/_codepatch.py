@@ -209,4 +209,5 @@ def _same(a: types.CodeType | None, b: types.CodeType) -> bool:
         and a.co_posonlyargcount == b.co_posonlyargcount
         and a.co_kwonlyargcount == b.co_kwonlyargcount
         and a.co_firstlineno == b.co_firstlineno
+        and list(a.co_lines()) == list(b.co_lines())  # tracebacks name the same lines
     )
