@@ -29,6 +29,14 @@ T = pt.tag("id bob@x.io <b>", P)
 Factory = Callable[[str], ModuleType]
 
 
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    """Each test starts and ends uninstrumented (another test file may leave it on)."""
+    pt.uninstrument()
+    yield
+    pt.uninstrument()
+
+
 @pytest.fixture()
 def make_module(tmp_path: Path) -> Iterator[Factory]:
     """Import a module written from `source` (a fresh name each time)."""
@@ -314,3 +322,83 @@ def test_instrument_and_uninstrument_while_other_threads_call_re() -> None:
         for th in threads:
             th.join()
     assert not errors, errors
+
+
+def test_the_other_python_stdlib_functions_in_place_or_wrapped() -> None:
+    import base64
+    import textwrap
+    import urllib.parse
+
+    from purposetag._instrument import _p_simple
+
+    before = {key: getattr(*key) for key in _p_simple._IN_PLACE}
+    pt.instrument()
+    try:
+        in_place = [key for key, fn in before.items() if _codepatch.patched(fn)]
+        for key, fn in before.items():
+            now = getattr(*key)
+            # in place: the same function; refused (a closure, a cache): a wrapper
+            assert (now is fn) == (key in in_place), key
+            assert now is fn or now.__wrapped__ is fn, key
+        names = {name for _m, name in in_place}
+        assert {"escape", "quote", "unquote", "parse_qs", "urljoin", "dedent"} <= names
+        assert {"b32encode", "b16encode", "b85encode", "encodebytes"} <= names
+        t = pt.tag("bob@x.io/a b", P)
+        tb = pt.tag(b"bob@x.io", P)
+        results = [
+            urllib.parse.quote(t),
+            urllib.parse.quote_plus(t),
+            urllib.parse.unquote(t),
+            urllib.parse.urljoin("https://x.io/", t),
+            urllib.parse.urlparse(t).path,
+            urllib.parse.parse_qs("e=" + t)["e"][0],
+            textwrap.dedent("  " + t),
+            base64.b32encode(tb),
+            base64.b16encode(tb),
+            base64.b85encode(tb),
+            base64.encodebytes(tb),
+        ]
+        for res in results:
+            assert pt.tags(res) == pt.tags(t), res
+    finally:
+        pt.uninstrument()
+    assert all(getattr(*key) is fn for key, fn in before.items())
+    assert not any(_codepatch.patched(fn) for fn in before.values())
+
+
+@given(st.text(max_size=30), st.binary(max_size=20))
+def test_plain_results_of_the_other_functions_are_the_originals(s: str, b: bytes) -> None:
+    import base64
+    import textwrap
+    import urllib.parse
+
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (urllib.parse.quote, (s,)),
+        (urllib.parse.quote_plus, (s, "@")),
+        (urllib.parse.unquote, (s,)),
+        (urllib.parse.urljoin, ("https://x.io/a/", s)),
+        (urllib.parse.urlparse, (s,)),
+        (urllib.parse.parse_qsl, (s,)),
+        (textwrap.dedent, (s,)),
+        (base64.b32encode, (b,)),
+        (base64.b16encode, (b,)),
+        (base64.b85encode, (b,)),
+        (base64.encodebytes, (b,)),
+    ]
+    originals = [clone(fn) for fn, _a in calls]
+
+    def outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        try:
+            return ("ok", fn(*args))
+        except Exception as exc:  # noqa: BLE001 - compared below
+            return ("raised", type(exc), str(exc))
+
+    pt.instrument()
+    try:
+        for (fn, args), orig in zip(calls, originals):
+            got = outcome(fn, args)
+            assert got == outcome(orig, args)
+            if got[0] == "ok" and isinstance(got[1], str | bytes):
+                assert type(got[1]) in (str, bytes)  # plain in, plain out
+    finally:
+        pt.uninstrument()

@@ -16,21 +16,25 @@ parameter; any other call (a tagged string, or anything else that is not an exac
 real result with `clone(fn)` (the function with its original code).
 
 The function object itself is unchanged, so references taken before
-``instrument()`` (``from re import search``) see the patch as well.  The recompiled
-body is checked against the loaded one first (same bytecode, constants, names and
-flags): no source, a source file changed since import, a closure, a generator,
-``*args``/``**kwargs``, or a module or function that rebinds ``type``, ``str`` or
-``bytes``
-and `inject` refuses, returning False, and the caller installs an ordinary wrapper
-instead.  `restore_all` puts every original code object back (the module keeps its
-`GLOBAL` name, then leading to the unpatched functions).
+``instrument()`` (``from re import search``) see the patch as well.  The function is
+compiled with the module's import statements around it (CPython compiles
+``binascii.hexlify(s)`` differently when ``binascii`` is an import), and the result
+without the check is compared with the loaded code first (bytecode, constants,
+names, flags, lines).  No source, a source file changed since import, a closure, a
+generator, ``*args``/``**kwargs``, or a module or function that rebinds ``type``,
+``str`` or ``bytes``: `inject` refuses, returning False, and the caller installs an
+ordinary wrapper instead.  `restore_all` puts every original code object back (the
+module keeps its `GLOBAL` name, then leading to the unpatched functions); the
+recompiled code is kept, so instrumenting again compiles nothing.
 """
 
 from __future__ import annotations
 import __future__
 
 import ast
+import copy
 import inspect
+import linecache
 import sys
 import types
 from collections.abc import Callable
@@ -57,6 +61,12 @@ _REFUSED_FLAGS = (
 _saved: dict[types.FunctionType, types.CodeType] = {}
 # the GLOBAL namespaces `inject` put into modules
 _spaces: list[types.SimpleNamespace] = []
+# function -> (its original code, data, the recompiled code): instrument() again
+# after uninstrument() reuses it
+_compiled: dict[types.FunctionType, tuple[types.CodeType, tuple[str, ...], types.CodeType]] = {}
+# the last module source parsed: (file name, its lines as linecache gave them, tree);
+# `inject` is called module by module, so each module is parsed once
+_parsed: list[tuple[str, list[str], ast.Module]] = []
 
 
 def patched(fn: object) -> bool:
@@ -106,6 +116,12 @@ def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
     return True
 
 
+def forget_sources() -> None:
+    """Drop the parsed module source kept between `inject` calls (a module's tree is
+    over a megabyte); `apply_patches` calls it when done."""
+    _parsed.clear()
+
+
 def restore_all() -> None:
     """Every patched function gets its original code back.
 
@@ -141,22 +157,67 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
         or (GLOBAL in fn.__globals__ and not _ours(fn.__globals__[GLOBAL]))
     ):
         return None
-    try:
-        lines, first = inspect.getsourcelines(fn)
-        tree = ast.parse("".join(lines))
-    except (OSError, TypeError, SyntaxError, ValueError):
+    done = _compiled.get(fn)
+    if done is not None and done[0] is code and done[1] == data:
+        return done[2]
+    tree = _module_tree(code.co_filename, fn.__globals__)
+    if tree is None:
         return None
-    if len(tree.body) != 1 or type(tree.body[0]) is not ast.FunctionDef:
+    found = [
+        stmt
+        for stmt in tree.body
+        if type(stmt) is ast.FunctionDef
+        and stmt.name == fn.__name__
+        and min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)]) == code.co_firstlineno
+    ]
+    if len(found) != 1:
         return None
-    fdef = tree.body[0]  # decorators are compiled, never run: only the code is kept
-    ast.increment_lineno(tree, first - 1)
+    imports = _imports(tree.body)
     flags = code.co_flags & _FUTURE_FLAGS
-    if not _same(_compile_def(tree, fn, flags), code):
+    if not _same(_compile_def([*imports, found[0]], fn, flags), code):
         return None  # the source on disk is not what was loaded
+    fdef = copy.deepcopy(found[0])
     body = fdef.body
     at = 1 if body and _is_docstring(body[0]) else 0
     body.insert(at, _check(fn.__name__, data, params, code.co_argcount, fdef.lineno))
-    return _compile_def(tree, fn, flags)
+    new = _compile_def([*imports, fdef], fn, flags)
+    if new is not None:
+        _compiled[fn] = (code, data, new)
+    return new
+
+
+def _module_tree(filename: str, module_globals: dict[str, Any]) -> ast.Module | None:
+    """The parsed source of `filename` (as linecache has it), or None."""
+    lines = linecache.getlines(filename, module_globals)
+    if not lines:
+        return None
+    if _parsed and _parsed[0][0] == filename and _parsed[0][1] is lines:
+        return _parsed[0][2]
+    try:
+        tree = ast.parse("".join(lines), filename)
+    except (SyntaxError, ValueError):
+        return None
+    _parsed[:] = [(filename, lines, tree)]
+    return tree
+
+
+def _imports(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """The import statements of module scope (``from __future__`` aside: those are
+    compile flags), also inside ``if``/``try``/``with`` blocks there."""
+    out: list[ast.stmt] = []
+    for stmt in stmts:
+        if isinstance(stmt, ast.Import) or (
+            isinstance(stmt, ast.ImportFrom) and stmt.module != "__future__"
+        ):
+            out.append(stmt)
+        elif not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list):
+                    out += _imports(inner)
+            for handler in getattr(stmt, "handlers", None) or ():
+                out += _imports(handler.body)
+    return out
 
 
 def _ours(ns: object) -> bool:
@@ -186,9 +247,17 @@ def _check(
     return stmt
 
 
-def _compile_def(tree: ast.Module, fn: types.FunctionType, flags: int) -> types.CodeType | None:
+def _compile_def(
+    stmts: list[ast.stmt], fn: types.FunctionType, flags: int
+) -> types.CodeType | None:
     try:
-        module = compile(tree, fn.__code__.co_filename, "exec", flags=flags, dont_inherit=True)
+        module = compile(
+            ast.Module(body=stmts, type_ignores=[]),
+            fn.__code__.co_filename,
+            "exec",
+            flags=flags,
+            dont_inherit=True,
+        )
     except (SyntaxError, ValueError, TypeError):
         return None
     for const in module.co_consts:

@@ -68,11 +68,33 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
     textwrap: ("wrap", "fill", "shorten", "dedent", "indent"),
 }
 
-# Patched in their own code (`_codepatch`): a wrapper would cost more than 10 % of
-# these short functions.  Only the text is checked: ``quote=`` is a flag, not data.
+# Patched in their own code (`_codepatch`), where they are plain Python functions: a
+# call whose text arguments (listed) are exact str/bytes runs the original body; any
+# other goes to the wrapper, which tags the result with the union of every argument's
+# tags.  Flags and codec names (``quote=``, ``encoding=``, ``casefold=``) are not
+# data.  The others (``urlencode``'s mapping, ``urlunsplit``'s tuple, the textwrap
+# functions taking ``**kwargs``, the lru-cached ``urlsplit``) keep the wrapper.
 _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (html, "escape"): ("s",),
     (html, "unescape"): ("s",),
+    (urllib.parse, "quote"): ("string", "safe"),
+    (urllib.parse, "quote_plus"): ("string", "safe"),
+    (urllib.parse, "quote_from_bytes"): ("bs", "safe"),
+    (urllib.parse, "unquote"): ("string",),
+    (urllib.parse, "unquote_plus"): ("string",),
+    (urllib.parse, "unquote_to_bytes"): ("string",),
+    (urllib.parse, "parse_qs"): ("qs",),
+    (urllib.parse, "parse_qsl"): ("qs",),
+    (urllib.parse, "urlsplit"): ("url", "scheme"),
+    (urllib.parse, "urlparse"): ("url", "scheme"),
+    (urllib.parse, "urljoin"): ("base", "url"),
+    (urllib.parse, "urldefrag"): ("url",),
+    (textwrap, "dedent"): ("text",),
+    (textwrap, "indent"): ("text", "prefix"),
+    **{(base64, n): ("s",) for n in ("b32encode", "b32hexencode", "b16encode")},
+    **{(base64, n): ("s",) for n in ("encodebytes", "decodebytes")},
+    **{(base64, n): ("s",) for n in ("b32decode", "b32hexdecode", "b16decode")},
+    **{(base64, n): ("b",) for n in ("b85encode", "b85decode", "a85encode", "a85decode")},
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _p_hashlib, _p_io, _p_json, _p_re, _p_simple
+from . import _codepatch, _p_hashlib, _p_io, _p_json, _p_re, _p_simple
 from ._patching import fallback
 
 _APPLIERS = (_p_hashlib.apply, _p_json.apply, _p_re.apply, _p_simple.apply, _p_io.apply)
@@ -15,3 +15,4 @@ def apply_patches() -> None:
             apply()
         except Exception as exc:  # a patch that cannot apply must not break start-up
             fallback(f"instrument.{apply.__module__}", exc)
+    _codepatch.forget_sources()
