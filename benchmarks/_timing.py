@@ -43,6 +43,25 @@ def interleaved(
     return s, b
 
 
+def toggled(
+    fn: Callable[[], Any],
+    *,
+    on: Callable[[], Any],
+    off: Callable[[], Any],
+    number: int = 20_000,
+    rounds: int = 7,
+) -> tuple[float, float]:
+    """Best ns per call of `fn` after `on()` (subject) and after `off()` (baseline),
+    measured alternately so drift hits both."""
+    s = b = float("inf")
+    for _ in range(rounds):
+        off()
+        b = min(b, best_ns(fn, number=number, repeat=1))
+        on()
+        s = min(s, best_ns(fn, number=number, repeat=1))
+    return s, b
+
+
 def result(
     name: str, subject_ns: float, baseline_ns: float, budget: float, unit: str = "ns"
 ) -> dict[str, Any]:

@@ -193,6 +193,12 @@ def outer():
 
 inner = outer()
 made = eval("lambda s: s")
+
+
+def nested(s):
+    def twice():
+        return s * 2
+    return twice()
 '''
 
 
@@ -262,6 +268,15 @@ def test_inject_refuses_a_module_that_rebinds_type(make_module: Factory) -> None
     assert not inject(mod2.f, ("s",), _slow)
     mod3 = make_module("bytes = str\n\ndef f(s):\n    return s\n")
     assert not inject(mod3.f, ("s",), _slow)
+
+
+def test_inject_patches_a_function_whose_nested_function_uses_its_variables(
+    make_module: Factory,
+) -> None:
+    mod = make_module(SOURCE)
+    assert mod.nested.__code__.co_cellvars == ("s",)
+    assert inject(mod.nested, ("s",), _slow)
+    assert mod.nested("ab") == "abab" and mod.nested(3) == ("slow", (3,), {})
 
 
 def test_inject_patches_a_function_with_an_identity_decorator(make_module: Factory) -> None:

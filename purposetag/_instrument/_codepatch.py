@@ -6,7 +6,7 @@ function does, and from the C accelerator a re-entry into the interpreter too:
 at hand, `inject` compiles the function again from that source with one statement
 in front of its body::
 
-    if type(string) is not str and type(string) is not bytes:
+    if (_purposetag_type_ := type(string)) is not str and _purposetag_type_ is not bytes:
         return _purposetag_patches_.search(pattern, string, flags)
 
 and installs the result as the function's ``__code__``.  A call with plain strings
@@ -20,10 +20,11 @@ The function object itself is unchanged, so references taken before
 compiled with the module's import statements around it (CPython compiles
 ``binascii.hexlify(s)`` differently when ``binascii`` is an import), and the result
 without the check is compared with the loaded code first (bytecode, constants,
-names, flags, lines).  No source, a source file changed since import, a closure, a
-generator, ``*args``/``**kwargs``, or a module or function that rebinds ``type``,
-``str`` or ``bytes``: `inject` refuses, returning False, and the caller installs an
-ordinary wrapper instead.  `restore_all` puts every original code object back (the
+names, flags, lines).  No source, a source file changed since import, a closure (a
+function whose own nested functions use its variables is fine), a generator,
+``*args``/``**kwargs``, or a module or function that rebinds ``type``, ``str`` or
+``bytes``: `inject` refuses, returning False, and the caller installs an ordinary
+wrapper instead.  `restore_all` puts every original code object back (the
 module keeps its `GLOBAL` name, then leading to the unpatched functions); the
 recompiled code is kept, so instrumenting again compiles nothing.
 """
@@ -42,6 +43,8 @@ from typing import Any
 
 #: The module global through which a patched function reaches its slow path.
 GLOBAL = "_purposetag_patches_"
+# the local the check keeps an argument's type in
+_T = "_purposetag_type_"
 
 _FUTURE_FLAGS = 0
 for _f in __future__.all_feature_names:
@@ -148,11 +151,10 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
         or fn.__globals__ is not vars(mod)
         or fn.__qualname__ != fn.__name__
         or code.co_flags & _REFUSED_FLAGS
-        or code.co_freevars
-        or code.co_cellvars
+        or code.co_freevars  # a closure's cells belong to the function object
         or not data
         or not set(data) <= set(params)
-        or {"type", "str", "bytes", GLOBAL} & set(code.co_varnames)
+        or {"type", "str", "bytes", GLOBAL, _T} & set(code.co_varnames)
         or {"type", "str", "bytes"} & set(fn.__globals__)
         or (GLOBAL in fn.__globals__ and not _ours(fn.__globals__[GLOBAL]))
     ):
@@ -235,8 +237,9 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 def _check(
     name: str, data: tuple[str, ...], params: tuple[str, ...], npos: int, line: int
 ) -> ast.stmt:
-    # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses)
-    test = " or ".join(f"(type({p}) is not str and type({p}) is not bytes)" for p in data)
+    # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses); one
+    # type() call per argument, kept in a local of our own for the second comparison
+    test = " or ".join(f"(({_T} := type({p})) is not str and {_T} is not bytes)" for p in data)
     args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
     src = f"if {test}:\n    return {GLOBAL}.{name}({', '.join(args)})\n"
     stmt = ast.parse(src).body[0]

@@ -71,15 +71,17 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
 # Patched in their own code (`_codepatch`), where they are plain Python functions: a
 # call whose text arguments (listed) are exact str/bytes runs the original body; any
 # other goes to the wrapper, which tags the result with the union of every argument's
-# tags.  Flags and codec names (``quote=``, ``encoding=``, ``casefold=``) are not
-# data.  The others (``urlencode``'s mapping, ``urlunsplit``'s tuple, the textwrap
-# functions taking ``**kwargs``, the lru-cached ``urlsplit``) keep the wrapper.
+# tags.  Flags, codec names and ``safe=`` (``quote=``, ``encoding=``, ``casefold=``)
+# are not data.  The others (``urlencode``'s mapping, ``urlunsplit``'s tuple, the
+# textwrap functions taking ``**kwargs``, the lru-cached ``urlsplit``) keep the
+# wrapper.
 _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (html, "escape"): ("s",),
     (html, "unescape"): ("s",),
-    (urllib.parse, "quote"): ("string", "safe"),
-    (urllib.parse, "quote_plus"): ("string", "safe"),
-    (urllib.parse, "quote_from_bytes"): ("bs", "safe"),
+    # `safe` lists characters left as they are: what is written comes from `string`
+    (urllib.parse, "quote"): ("string",),
+    (urllib.parse, "quote_plus"): ("string",),
+    (urllib.parse, "quote_from_bytes"): ("bs",),
     (urllib.parse, "unquote"): ("string",),
     (urllib.parse, "unquote_plus"): ("string",),
     (urllib.parse, "unquote_to_bytes"): ("string",),
