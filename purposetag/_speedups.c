@@ -1128,6 +1128,51 @@ static PyType_Spec fast_spec = {
     .slots = fast_slots,
 };
 
+/* FastFunction: a Fast that, like the builtin it replaces (``hashlib.sha256``,
+ * ``binascii.hexlify``), is not bound as a method when stored on a class
+ * (``digest = hashlib.sha256`` in a class body, as Django's hashers do).  The same
+ * object layout and functions, without __get__ and the method-descriptor flag
+ * (with which CPython's LOAD_METHOD would pass the instance without asking). */
+static PyType_Slot fast_function_slots[] = {
+    {Py_tp_new, fast_new},
+    {Py_tp_dealloc, fast_dealloc},
+    {Py_tp_traverse, fast_traverse},
+    {Py_tp_clear, fast_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_repr, fast_repr},
+    {Py_tp_methods, fast_methods},
+    {Py_tp_getset, fast_getset},
+    {Py_tp_members, fast_members},
+    {Py_tp_doc, "A Fast that is not bound as a method on a class, as a builtin is not."},
+    {0, NULL},
+};
+static PyType_Spec fast_function_spec = {
+    .name = "purposetag._speedups.FastFunction",
+    .basicsize = sizeof(FastObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = fast_function_slots,
+};
+/* the FastFunction type of the (last) module instance, for unbind() */
+static PyTypeObject *fast_function_type = NULL;
+
+/* unbind(fast): the same object, now a FastFunction (not bound as a method) */
+static PyObject *
+sp_unbind(PyObject *Py_UNUSED(module), PyObject *obj)
+{
+    PyTypeObject *t = Py_TYPE(obj);
+    if (t->tp_dealloc != fast_dealloc || fast_function_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "unbind(): a purposetag Fast is expected");
+        return NULL;
+    }
+    if (t->tp_descr_get == fast_descr_get) {
+        /* the same layout and deallocator: only the type (a new reference) changes */
+        Py_SET_TYPE(obj, (PyTypeObject *)Py_NewRef(fast_function_type));
+        Py_DECREF(t);
+    }
+    return Py_NewRef(obj);
+}
+
 /* ---------------------------------------------------------------------------
  * Site: one rewritten f-string / join / format / % of a given shape (see
  * _rewrite.py).  Called with the site's already evaluated operands, in order.
@@ -2946,6 +2991,9 @@ static PyMethodDef module_methods[] = {
      "methods CsvWriter calls for rows that are not plain."},
     {"set_carrier", sp_set_carrier, METH_O,
      "set_carrier(TaintedStr): the tagged string type guards look into."},
+    {"unbind", sp_unbind, METH_O,
+     "unbind(fast): the same object as a FastFunction, not bound as a method on a class "
+     "(for a patched builtin)."},
     {"install_format", sp_install_format, METH_VARARGS,
      "install_format(TaintedStr, its Python __format__): a C __format__ answering the "
      "empty spec itself."},
@@ -3001,6 +3049,16 @@ module_exec(PyObject *m)
     if (rc < 0) {
         return -1;
     }
+    PyObject *ff_type = PyType_FromModuleAndSpec(m, &fast_function_spec, NULL);
+    if (ff_type == NULL) {
+        return -1;
+    }
+    rc = PyModule_AddObjectRef(m, "FastFunction", ff_type);
+    if (rc < 0) {
+        Py_DECREF(ff_type);
+        return -1;
+    }
+    Py_XSETREF(fast_function_type, (PyTypeObject *)ff_type); /* the reference made here */
     PyObject *site_type = PyType_FromModuleAndSpec(m, &site_spec, NULL);
     if (site_type == NULL) {
         return -1;

@@ -128,3 +128,36 @@ def test_file_digest_of_a_memory_file_keeps_its_tags() -> None:
     plain = hashlib.file_digest(io.BytesIO(b"x"), "sha256")
     assert not pt.is_tagged(plain.hexdigest())
     assert plain.hexdigest() == hashlib.sha256.__wrapped__(b"x").hexdigest()
+
+
+def test_patched_builtins_stay_unbound_on_a_class_and_pickle_by_reference() -> None:
+    import binascii
+    import functools
+    import json
+    import pickle
+    import re
+    import urllib.parse
+
+    class Hasher:  # Django's PBKDF2PasswordHasher keeps `digest = hashlib.sha256`
+        digest = hashlib.sha256
+        hexlify = binascii.hexlify
+        dumps = json.dumps  # a Python function: bound, as without purposetag
+
+        def encode(self, pw: bytes, salt: bytes) -> str:
+            return hashlib.pbkdf2_hmac(self.digest().name, pw, salt, 10).hex()
+
+    h = Hasher()
+    plain = _patching.original(hashlib, "sha256")
+    assert h.digest(b"x").hexdigest() == plain(b"x").hexdigest()
+    assert h.hexlify(b"a") == b"61" and h.encode(b"pw", b"salt")
+    assert pt.tags(h.digest(E).hexdigest()) == TAGS
+    mac = hmac.new(b"k", b"m", Hasher.digest).hexdigest()
+    assert mac == hmac.new(b"k", b"m", plain).hexdigest()
+    with pytest.raises(TypeError):
+        h.dumps({})  # json.dumps(h, {}), as it would be
+    funcs = [hashlib.sha256, hashlib.md5, hashlib.new, hashlib.pbkdf2_hmac, hmac.digest]
+    funcs += [binascii.hexlify, json.dumps, re.compile, urllib.parse.quote]
+    for f in funcs:
+        assert pickle.loads(pickle.dumps(f)) is f, f
+    p = pickle.loads(pickle.dumps(functools.partial(hashlib.sha256, b"x")))
+    assert p().hexdigest() == plain(b"x").hexdigest()

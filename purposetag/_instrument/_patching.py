@@ -9,6 +9,7 @@ the internal-error event.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +34,43 @@ _MISSING: Any = object()
 _originals: dict[tuple[Any, str], Any] = {}
 
 
+class _Unbound(staticmethod):  # type: ignore[type-arg]
+    """A patched builtin without the accelerator: callable, and, like the builtin it
+    replaces (``digest = hashlib.sha256`` in a class body), not bound as a method."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return self.__qualname__  # by reference
+
+
+def _as_original(owner: types.ModuleType, name: str, orig: Any, replacement: Any) -> Any:
+    """`replacement` for ``owner.name``, behaving there as `orig` did: pickled by
+    reference as ``owner.name`` (pickle looks it up by ``__module__`` and
+    ``__qualname__``), and not bound as a method on a class when `orig` is not."""
+    if isinstance(replacement, type) or not callable(replacement):
+        return replacement
+    if not hasattr(type(orig), "__get__") and hasattr(type(replacement), "__get__"):
+        if _accel._C is not None and type(replacement) is _accel._C.Fast:
+            replacement = _accel._C.unbind(replacement)
+        elif isinstance(replacement, types.FunctionType):
+            replacement = _Unbound(replacement)  # its __wrapped__ is the function
+    for attr, value in (("__module__", owner.__name__), ("__qualname__", name)):
+        try:
+            setattr(replacement, attr, value)
+        except (AttributeError, TypeError):  # pragma: no cover - a read-only callable
+            pass
+    return replacement
+
+
 def patch(owner: Any, name: str, replacement: Any) -> None:
     """Set ``owner.name = replacement``, remembering the original once."""
     key = (owner, name)
     if key in _originals:
         return
     _originals[key] = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+    if isinstance(owner, types.ModuleType):
+        replacement = _as_original(owner, name, _originals[key], replacement)
     if hasattr(replacement, "__dict__") and callable(replacement):
         try:
             replacement._pt_original = _originals[key]
