@@ -161,3 +161,60 @@ def test_patched_builtins_stay_unbound_on_a_class_and_pickle_by_reference() -> N
         assert pickle.loads(pickle.dumps(f)) is f, f
     p = pickle.loads(pickle.dumps(functools.partial(hashlib.sha256, b"x")))
     assert p().hexdigest() == plain(b"x").hexdigest()
+
+
+def test_hash_errors_copies_and_concurrent_tags_are_the_originals() -> None:
+    import _hashlib
+    import copy
+    import threading
+
+    from purposetag._instrument import _p_hashlib
+
+    plain = _patching.original(hashlib, "sha256")()
+    h = hashlib.sha256()
+    for args, kwargs in [((), {}), ((b"a", b"b"), {}), ((), {"data": b"a"}), (("text",), {})]:
+        with pytest.raises(TypeError) as ours:
+            h.update(*args, **kwargs)
+        with pytest.raises(TypeError) as theirs:
+            plain.update(*args, **kwargs)
+        assert str(ours.value) == str(theirs.value)
+    for f in (copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError):
+            f(h)  # as for the hash itself: a copy would share its state
+    with pytest.raises(TypeError, match="digestmod"):
+        _hashlib.hmac_new(b"k")
+    entered = []
+
+    class Recording:
+        def __enter__(self) -> None:
+            entered.append(threading.get_ident())
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    real = _p_hashlib._TAGS_LOCK
+    _p_hashlib._TAGS_LOCK = Recording()  # type: ignore[assignment]
+    try:
+        h.update(E)  # tagged data: the tag union is taken under the lock
+    finally:
+        _p_hashlib._TAGS_LOCK = real
+    assert entered and pt.tags(h.digest()) == TAGS
+
+
+def test_tagging_wrappers_run_no_subclass_code_and_give_arguments_back() -> None:
+    import html
+
+    class Hostile(dict):  # type: ignore[type-arg]
+        def items(self):  # type: ignore[no-untyped-def]
+            raise RuntimeError("not ours to call")
+
+    class HostileList(list):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            raise RuntimeError("not ours to call")
+
+    d = Hostile(a=1)
+    assert html.unescape(d) is d  # what html.unescape gives back for it
+    lst = HostileList(["a"])
+    assert html.unescape(lst) is lst
+    tagged = [pt.tag("a", P)]
+    assert html.unescape(tagged) is tagged  # not a tagged copy of it

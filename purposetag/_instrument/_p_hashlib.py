@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,8 @@ from .._accel import fast
 from .._ranges import TagSet
 from .._tainted import mk_bytes, mk_str
 from ._patching import all_plain, args_tags, fallback, patch, tagging_wrapper, tags_in
+
+_TAGS_LOCK = threading.Lock()
 
 _CONSTRUCTORS = (
     "md5",
@@ -47,13 +50,17 @@ class TaggedHash:
     _h: Any
     _pt_tags: TagSet | None
 
-    def update(self, data: Any, /) -> None:
-        self._h.update(data)
-        if type(data) is not _bytes:
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._h.update(*args, **kwargs)  # a wrong call raises the hash's own error
+        if len(args) != 1 or type(args[0]) is not _bytes:
             try:
-                t = tags_in(data)
+                t = tags_in(args)
                 if t:
-                    self._pt_tags = R.union_all((self._pt_tags, t))
+                    # one lock for every hash: threads feeding the same object
+                    # tagged data must not lose each other's tags (rare, and
+                    # only for tagged data)
+                    with _TAGS_LOCK:
+                        self._pt_tags = R.union_all((self._pt_tags, t))
             except Exception as exc:
                 fallback("hashlib.update", exc)
 
@@ -73,6 +80,11 @@ class TaggedHash:
 
     def copy(self) -> TaggedHash:
         return _wrap(self._h.copy(), self._pt_tags)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # copy.copy() and pickle refuse as for the hash itself (a shallow copy of
+        # this wrapper would share the hash's state)
+        return self._h.__reduce_ex__(protocol)
 
     @property
     def name(self) -> str:
@@ -107,9 +119,9 @@ def _forward(name: str) -> property:
 
 
 def _hash_attributes() -> set[str]:
-    """Every non-dunder attribute of the hash (and HMAC) objects the patches wrap."""
+    """Every public attribute of the hash (and OpenSSL HMAC) objects the patches wrap."""
     names: set[str] = set()
-    samples: list[Any] = [hmac.new(b"k", digestmod="sha256")]
+    samples: list[Any] = []  # HMAC objects are not wrapped: the OpenSSL HMAC inside is
     ossl = getattr(hmac, "_hashopenssl", None)
     if ossl is not None and callable(getattr(ossl, "hmac_new", None)):
         samples.append(ossl.hmac_new(b"k", b"", digestmod="sha256"))
@@ -121,7 +133,7 @@ def _hash_attributes() -> set[str]:
             except Exception:  # pragma: no cover - an algorithm the build lacks
                 continue
     for h in samples:
-        names.update(n for n in dir(type(h)) if not n.startswith("__"))
+        names.update(n for n in dir(type(h)) if not n.startswith("_"))
     return names
 
 
@@ -197,8 +209,11 @@ def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
     for a digestmod it lacks, ``hmac`` hashes with ``hashlib`` constructors, which
     are patched.)"""
 
-    def hmac_new(key: Any, msg: Any = b"", digestmod: Any = None) -> TaggedHash:
-        h = orig(key, msg, digestmod=_unwrap_digestmod(digestmod))
+    def hmac_new(key: Any, msg: Any = b"", digestmod: Any = _MISSING) -> TaggedHash:
+        if digestmod is _MISSING:  # the original's own "Missing required parameter"
+            h = orig(key, msg)
+        else:
+            h = orig(key, msg, digestmod=_unwrap_digestmod(digestmod))
         return _wrap(h, _pair_tags(key, msg))
 
     hmac_new.__doc__ = orig.__doc__

@@ -137,7 +137,7 @@ def has_tags(value: Any, depth: int = 32) -> bool:
                 return True
         return False
     if isinstance(value, dict):
-        for k, v in value.items():
+        for k, v in dict.items(value):  # a subclass's items() is not ours to run
             tv = type(v)
             if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
                 return True
@@ -146,7 +146,8 @@ def has_tags(value: Any, depth: int = 32) -> bool:
                 return True
         return False
     if t in _CONTAINERS or isinstance(value, _CONTAINERS):
-        for v in value:
+        base = next(b for b in _CONTAINERS if isinstance(value, b))
+        for v in base.__iter__(value):  # nor its __iter__
             tv = type(v)
             if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
                 return True
@@ -271,27 +272,25 @@ def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) ->
         if not args and not kwargs and first is not _MISSING:
             res = fn(first)
             t = type(first)
-            if t is str or t in _PLAIN or not has_tags(first, 32):
+            if t is str or t in _PLAIN:
                 return res
             args = (first,)
         else:
             if first is not _MISSING:
                 args = (first, *args)
-            if kwargs:
-                res = fn(*args, **kwargs)
-                if not has_tags(args, 33) and not has_tags(kwargs, 33):
-                    return res
-            else:
-                res = fn(*args)
+            res = fn(*args, **kwargs)
+            if not kwargs:
                 for a in args:  # usually one or two plain strings
                     t = type(a)
                     if t is not str and t not in _PLAIN:
                         break
                 else:
                     return res
-                if not has_tags(args, 33):
-                    return res
         try:
+            if not has_tags(args, 33) and (not kwargs or not has_tags(kwargs, 33)):
+                return res
+            if any(res is a for a in args) or any(res is v for v in kwargs.values()):
+                return res  # an argument given back as it was: its tags are its own
             tags = args_tags(args, kwargs)
             if tags:
                 return tag_deep(res, tags) if deep else tag_result(res, tags)
