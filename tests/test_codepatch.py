@@ -417,3 +417,14 @@ def test_plain_results_of_the_other_functions_are_the_originals(s: str, b: bytes
                 assert type(got[1]) in (str, bytes)  # plain in, plain out
     finally:
         pt.uninstrument()
+
+
+def test_an_optional_text_argument_defaulting_to_none_is_checked_too() -> None:
+    import base64
+
+    pt.instrument()
+    assert _codepatch.patched(base64.b32decode)
+    tagged = base64.b32decode(b"MFRGG===", map01=pt.tag(b"L", P))  # map01 is data
+    assert pt.tags(tagged) == pt.tags(T)
+    plain = base64.b32decode(b"MFRGG===")  # map01=None: the original body
+    assert plain == b"abc" and type(plain) is bytes

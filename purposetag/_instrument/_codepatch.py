@@ -181,7 +181,13 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
     fdef = copy.deepcopy(found[0])
     body = fdef.body
     at = 1 if body and _is_docstring(body[0]) else 0
-    body.insert(at, _check(fn.__name__, data, params, code.co_argcount, fdef.lineno))
+    positional, given = code.co_varnames[: code.co_argcount], fn.__defaults__ or ()
+    defaults = dict(zip(positional[len(positional) - len(given) :], given, strict=True))
+    defaults.update(fn.__kwdefaults__ or {})
+    nullable = {p for p in data if p in defaults and defaults[p] is None}
+    body.insert(
+        at, _check(fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno)
+    )
     new = _compile_def([*imports, fdef], fn, flags)
     if new is not None:
         _compiled[fn] = (code, data, new)
@@ -235,11 +241,21 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 
 
 def _check(
-    name: str, data: tuple[str, ...], params: tuple[str, ...], npos: int, line: int
+    name: str,
+    data: tuple[str, ...],
+    nullable: set[str],
+    params: tuple[str, ...],
+    npos: int,
+    line: int,
 ) -> ast.stmt:
-    # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses); one
-    # type() call per argument, kept in a local of our own for the second comparison
-    test = " or ".join(f"(({_T} := type({p})) is not str and {_T} is not bytes)" for p in data)
+    # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses), nor
+    # does None where it is the default; one type() call per argument, kept in a
+    # local of our own for the second comparison
+    test = " or ".join(
+        f"(({_T} := type({p})) is not str and {_T} is not bytes"
+        + (f" and {p} is not None)" if p in nullable else ")")
+        for p in data
+    )
     args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
     src = f"if {test}:\n    return {GLOBAL}.{name}({', '.join(args)})\n"
     stmt = ast.parse(src).body[0]
