@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -269,9 +270,10 @@ def apply() -> None:
     if ossl is not None and callable(getattr(ossl, "hmac_new", None)):
         patch(ossl, "hmac_new", _hmac_object(ossl.hmac_new))
         functype = getattr(hmac, "_functype", None)
-        if isinstance(functype, type) and _accel._C is not None:
+        ctor_type = type(hashlib.sha256)  # the patched constructors' (not a function)
+        if isinstance(functype, type) and ctor_type is not types.FunctionType:
             # ``HMAC(key, msg, hashlib.sha256)`` takes OpenSSL's HMAC only for a str
-            # or a builtin digestmod: a patched constructor (a C `Fast`) counts too
-            # (`hmac_new` unwraps it), or the pure-Python HMAC would run instead
-            patch(hmac, "_functype", (functype, type(hashlib.sha256)))
+            # or a builtin digestmod: a patched constructor counts too (`hmac_new`
+            # unwraps it), or the pure-Python HMAC would run instead
+            patch(hmac, "_functype", (functype, ctor_type))
     patch(hmac, "digest", _hmac_digest(hmac.digest))
