@@ -1042,3 +1042,26 @@ def test_tainted_str_format_is_c_for_the_empty_spec() -> None:
         _accel._C.install_format(Other, TaintedStr.__format__)
     _accel._C.install_format(TaintedStr, TaintedStr.__format__)  # again: nothing changes
     assert format(t, "") is t
+
+
+@needs_c
+def test_unbind_makes_a_fast_a_function_that_is_not_bound_on_a_class() -> None:
+    C = _accel._C
+
+    def slow(*args: object) -> tuple[object, ...]:
+        return args
+
+    bound = C.Fast(slow=slow, fast=len)
+    free = C.unbind(C.Fast(slow=slow, fast=len))
+    assert type(free) is C.FastFunction and type(bound) is C.Fast
+
+    class K:
+        b = bound
+        f = free
+
+    assert K().f("abc") == 3  # called as given: len("abc")
+    got = K().b()  # bound: the instance is not plain, so slow(instance)
+    assert len(got) == 1 and type(got[0]) is K
+    assert C.unbind(free) is free
+    with pytest.raises(TypeError, match="Fast"):
+        C.unbind(len)
