@@ -279,13 +279,12 @@ def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) ->
             if first is not _MISSING:
                 args = (first, *args)
             res = fn(*args, **kwargs)
-            if not kwargs:
-                for a in args:  # usually one or two plain strings
-                    t = type(a)
-                    if t is not str and t not in _PLAIN:
-                        break
-                else:
-                    return res
+            for a in (*args, *kwargs.values()) if kwargs else args:  # usually plain strings
+                t = type(a)
+                if t is not str and t not in _PLAIN:
+                    break
+            else:
+                return res
         try:
             if not has_tags(args, 33) and (not kwargs or not has_tags(kwargs, 33)):
                 return res
