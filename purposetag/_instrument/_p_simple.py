@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
+from .._tainted import join_tagged
 from ._codepatch import clone, inject
 from ._patching import all_plain, fallback, patch, tag_deep, tagging_wrapper, tags_in
 
@@ -131,6 +132,29 @@ def _wrapper_method(orig: Callable[..., Any], where: str) -> Callable[..., Any]:
     return fast(method, fast=orig, check_from=1, when_plain="__dict__")
 
 
+def _fill_method(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """``TextWrapper.fill``, which is ``"\\n".join(self.wrap(text))``: the lines come
+    from ``self.wrap`` (patched, or a subclass's), and a join that keeps their tags
+    puts them together.  A second wrapper around `fill` itself would read the
+    instance's attributes again (≈ 150 ns on a 3.7 µs call)."""
+
+    def fill(self: textwrap.TextWrapper, text: str) -> str:
+        lines = self.wrap(text)
+        for line in lines:
+            if type(line) is not str:
+                break
+        else:
+            return "\n".join(lines)
+        try:
+            return join_tagged("\n", lines)  # type: ignore[no-any-return]
+        except Exception as exc:
+            fallback("textwrap.TextWrapper.fill", exc)
+            return tag_deep("\n".join(lines), tags_in(lines))  # type: ignore[no-any-return]
+
+    functools.update_wrapper(fill, orig)  # names, doc, __wrapped__
+    return fill
+
+
 def apply() -> None:
     for module, names in _FUNCTIONS.items():
         modname = getattr(module, "__name__", "?")
@@ -143,5 +167,5 @@ def apply() -> None:
             if data is None or not inject(fn, data, tagging_wrapper(clone(fn), where)):
                 patch(module, name, tagging_wrapper(fn, where))
     tw = textwrap.TextWrapper
-    for name in ("wrap", "fill"):
-        patch(tw, name, _wrapper_method(tw.__dict__[name], f"textwrap.TextWrapper.{name}"))
+    patch(tw, "wrap", _wrapper_method(tw.__dict__["wrap"], "textwrap.TextWrapper.wrap"))
+    patch(tw, "fill", _fill_method(tw.__dict__["fill"]))
