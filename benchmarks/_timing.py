@@ -44,22 +44,28 @@ def interleaved(
 
 
 def toggled(
-    fn: Callable[[], Any],
+    cases: list[tuple[str, Callable[[], Any]]],
     *,
     on: Callable[[], Any],
     off: Callable[[], Any],
     number: int = 20_000,
-    rounds: int = 7,
-) -> tuple[float, float]:
-    """Best ns per call of `fn` after `on()` (subject) and after `off()` (baseline),
-    measured alternately so drift hits both."""
-    s = b = float("inf")
-    for _ in range(rounds):
+    passes: int = 7,
+) -> dict[str, tuple[float, float]]:
+    """Best ns per call of each case after `on()` (subject) and after `off()`
+    (baseline): each pass times every case with `off()` in force, then every case
+    with `on()`, so drift hits both sides.  One switch per pass, not per case: a
+    patch applied in a function's own code changes the function's version, and
+    CPython's call sites re-specialise for it more slowly each time it changes."""
+    subject = {name: float("inf") for name, _fn in cases}
+    baseline = dict(subject)
+    for _ in range(passes):
         off()
-        b = min(b, best_ns(fn, number=number, repeat=1))
+        for name, fn in cases:
+            baseline[name] = min(baseline[name], best_ns(fn, number=number, repeat=3))
         on()
-        s = min(s, best_ns(fn, number=number, repeat=1))
-    return s, b
+        for name, fn in cases:
+            subject[name] = min(subject[name], best_ns(fn, number=number, repeat=3))
+    return {name: (subject[name], baseline[name]) for name, _fn in cases}
 
 
 def result(

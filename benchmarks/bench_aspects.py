@@ -174,11 +174,9 @@ def _patches() -> list[dict[str, Any]]:
         ("stringio_write_getvalue", lambda: _stringio(io.StringIO)),
         ("csv_writerow", lambda: csv.writer(sink).writerow([1, "bob", "x"])),
     ]
-    rows = []
-    for name, call in cases:
-        # short calls, noisy machine: the best of many short rounds on each side
-        s, b = toggled(call, on=pt.instrument, off=pt.uninstrument, number=5000, rounds=21)
-        rows.append(result(f"patch_{name}_untagged", s, b, 1.10))
+    # short calls, noisy machine: the best of many short rounds on each side
+    timed = toggled(cases, on=pt.instrument, off=pt.uninstrument, number=5000, passes=7)
+    rows = [result(f"patch_{name}_untagged", *timed[name], 1.10) for name, _call in cases]
     # a compiled pattern is an object made while instrumented (or not): both kinds
     # side by side
     s, b = interleaved(
