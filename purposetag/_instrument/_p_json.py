@@ -12,7 +12,7 @@ from .. import _ranges as R
 from .._accel import fast
 from .._proxy import TaggedValue
 from .._ranges import TagSet
-from .._tainted import TaintedBytes, TaintedStr, _rng, join_tagged, mk_str
+from .._tainted import _rng, join_tagged, mk_str
 from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 
 _INF = float("inf")
@@ -217,8 +217,7 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
         if t is str or t is bytes:
             return res
         try:
-            # the usual tagged document: a tagged string, its tags read directly
-            tags = R.union(s._pt_ranges) if t is TaintedStr or t is TaintedBytes else tags_in(s)
+            tags = tags_in(s)
             if tags:
                 return tag_deep(res, tags)
         except Exception as exc:

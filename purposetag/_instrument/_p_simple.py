@@ -94,10 +94,19 @@ _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (urllib.parse, "urldefrag"): ("url",),
     (textwrap, "dedent"): ("text",),
     (textwrap, "indent"): ("text", "prefix"),
-    **{(base64, n): ("s",) for n in ("b32encode", "b32hexencode", "b16encode")},
-    **{(base64, n): ("s",) for n in ("encodebytes", "decodebytes")},
+    **{
+        (base64, n): ("s",)
+        for n in (
+            "b32encode",
+            "b32hexencode",
+            "b32hexdecode",
+            "b16encode",
+            "b16decode",
+            "encodebytes",
+            "decodebytes",
+        )
+    },
     (base64, "b32decode"): ("s", "map01"),  # map01 says what 1 decodes as
-    **{(base64, n): ("s",) for n in ("b32hexdecode", "b16decode")},
     **{(base64, n): ("b",) for n in ("b85encode", "b85decode", "a85encode", "a85decode")},
 }
 

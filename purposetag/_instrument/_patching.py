@@ -146,7 +146,7 @@ def has_tags(value: Any, depth: int = 32) -> bool:
                 return True
         return False
     if t in _CONTAINERS or isinstance(value, _CONTAINERS):
-        base = next(b for b in _CONTAINERS if isinstance(value, b))
+        base = t if t in _CONTAINERS else next(b for b in _CONTAINERS if isinstance(value, b))
         for v in base.__iter__(value):  # nor its __iter__
             tv = type(v)
             if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
