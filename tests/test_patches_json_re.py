@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+import structlog
 
 import purposetag as pt
 
@@ -94,6 +95,17 @@ def test_sub_keeps_untouched_ranges() -> None:
 def test_sub_with_tagged_replacement_from_callable() -> None:
     out = re.sub(r"\{(\w+)\}", lambda m: {"e": T}[m.group(1)], "to: {e}.")
     assert out == "to: bob@x.io." and pt.ranges(out) == [(4, 12, TAGS)]
+
+
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_sub_of_a_buffer_with_a_tagged_replacement(kind: type) -> None:
+    """The untouched pieces are slices of a bytearray / memoryview, not bytes."""
+    rep = pt.tag(b"#", P)
+    with structlog.testing.capture_logs() as logs:
+        out = re.sub(b"[0-9]", rep, kind(b"a1b22"))
+    assert out == b"a#b##" and type(out).__name__ == "TaintedBytes"
+    assert pt.ranges(out) == [(1, 2, TAGS), (3, 5, TAGS)]
+    assert [e for e in logs if e["event"] == "purpose_internal_error"] == []
 
 
 def test_split_findall_finditer_and_compiled() -> None:

@@ -120,7 +120,10 @@ def _sub(p: Any, repl: Any, string: Any, count: int, with_n: bool) -> Any:
     if r is not None or rr is not None:
         try:
             spans = []
-            for m in p.finditer(string):
+            # Match.expand fails on a memoryview's match (CPython joins the pieces
+            # with the string's type): scan a bytes copy, the positions are the same
+            scan = bytes(string) if isinstance(string, memoryview) else string
+            for m in p.finditer(scan):
                 if count and len(spans) >= count:
                     break
                 out = m.expand(repl)
@@ -149,7 +152,8 @@ def _assemble(res: Any, string: Any, r: Ranges | None, spans: list[tuple[int, in
     segs.append((len(string) - last, r, last))
     plain = "" if isinstance(res, str) else b""
     sep: Any = plain[:0]
-    joined = sep.join(bytes(x) if isinstance(x, bytes) else str.__str__(x) for x in pieces)
+    # the pieces are slices of `string`, which may be a bytearray or memoryview
+    joined = sep.join(str.__str__(x) if isinstance(x, str) else bytes(x) for x in pieces)
     ranges = R.build(segs, len(res))
     if joined != res:
         allr = [r, *(_rng(o) for _a, _b, o in spans if o is not None)]
