@@ -40,6 +40,12 @@
  *   when_plain  the fast path only while ``getattr(args[0], when_plain)`` is plain
  *               (None in a wrapper that has not seen tagged data yet; a Template's
  *               ``template`` string);
+ *   held_plain  the fast path only while everything args[0] holds is plain: its
+ *               attribute values, read through its type's tp_traverse as
+ *               gc.get_referents reads them (its type aside).  Asking for
+ *               ``__dict__`` instead would make CPython turn the instance's inline
+ *               values into a dict for good, slowing every later attribute read of
+ *               it (a TextWrapper's wrap() by 15 %);
  *   wrap_type/wrap_attr  the fast result is stored as attribute `wrap_attr` of a
  *               new, uninitialised `wrap_type` instance, which is returned.
  *
@@ -502,6 +508,7 @@ typedef struct {
     int call_first;
     int join; /* name is "join", nothing else set: try join_direct first */
     int hash_ctor; /* wrap_type is TaggedHash, fast alone: a hash constructor */
+    int held_plain;
     PyObject *only_types;
     PyObject *make; /* the CsvWriter type: always call fast, wrap what it returns */
     PyTypeObject *inner_type; /* fast_inner's cache: the type whose slot `inner` is, */
@@ -675,6 +682,41 @@ fast_inner(FastObject *self, PyObject *o)
     return res;
 }
 
+typedef struct {
+    PyObject *type;
+    int depth;
+    Py_ssize_t *budget;
+    int plain;
+} Held;
+
+static int
+held_visit(PyObject *o, void *arg)
+{
+    Held *h = (Held *)arg;
+    if (o == h->type) {
+        return 0;
+    }
+    if (!is_plain(o, h->depth, h->budget)) {
+        h->plain = 0;
+        return 1; /* stops the traversal */
+    }
+    return 0;
+}
+
+/* Is everything `o` holds plain (the `held_plain` option)?  tp_traverse runs no
+ * Python code.  A type without one is not known to hold nothing: not plain. */
+static int
+held_plain(PyObject *o, int depth, Py_ssize_t *budget)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    if (!PyType_IS_GC(t) || t->tp_traverse == NULL) {
+        return 0;
+    }
+    Held h = {(PyObject *)t, depth, budget, 1};
+    (void)t->tp_traverse(o, held_visit, &h);
+    return h.plain;
+}
+
 static PyObject *
 fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -719,7 +761,7 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         n <= self->fast_from) {
         goto slow; /* nothing to call */
     }
-    if (self->inner != NULL || self->when_plain != NULL) {
+    if (self->inner != NULL || self->when_plain != NULL || self->held_plain) {
         if (n < 1) {
             goto slow;
         }
@@ -743,7 +785,7 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
                 break;
             }
         }
-        if (!listed && self->when_plain == NULL && self->inner == NULL) {
+        if (!listed && self->when_plain == NULL && self->inner == NULL && !self->held_plain) {
             return fast_call_fast(self, NULL, args, n, kwnames);
         }
     }
@@ -797,6 +839,9 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         }
     }
     if (v != NULL && !is_plain(v, depth, &budget)) {
+        goto slow_release;
+    }
+    if (self->held_plain && !held_plain(args[0], depth, &budget)) {
         goto slow_release;
     }
     Py_CLEAR(v);
@@ -854,16 +899,16 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"slow",       "fast",      "inner",      "name",
                              "when_plain", "wrap_type", "wrap_attr",  "check_from",
                              "fast_from",  "depth",     "call_first", "only_types",
-                             "make",       "allowed",   NULL};
+                             "make",       "allowed",   "held_plain", NULL};
     PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
-    int depth = 3, call_first = 0;
+    int depth = 3, call_first = 0, held = 0;
     PyObject *only_types = NULL, *make = NULL, *allowed = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOOO", kwlist, &slow, &fast,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOOOp", kwlist, &slow, &fast,
                                      &inner, &name, &when_plain, &wrap_type, &wrap_attr,
                                      &check_from, &fast_from, &depth, &call_first, &only_types,
-                                     &make, &allowed)) {
+                                     &make, &allowed, &held)) {
         return NULL;
     }
     if (!PyCallable_Check(slow)) {
@@ -927,7 +972,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (make != NULL &&
         (!PyType_Check(make) || !IS_CSV_TYPE(make) || !has_fast || has_inner || has_name ||
          has_wrap || call_first || only_types != NULL ||
-         (when_plain != NULL && when_plain != Py_None) || check_from || fast_from)) {
+         (when_plain != NULL && when_plain != Py_None) || check_from || fast_from || held)) {
         PyErr_SetString(PyExc_TypeError, "Fast(): make is the CsvWriter type, with fast alone");
         return NULL;
     }
@@ -975,6 +1020,9 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->hash_ctor = has_wrap && IS_HASH_TYPE(wrap_type) && has_fast && !has_inner &&
                       !has_name && !call_first && check_from == 0 && fast_from == 0 &&
                       self->when_plain == NULL && only_types == NULL && make == NULL;
+    self->held_plain = held;
+    self->join = self->join && !held;
+    self->hash_ctor = self->hash_ctor && !held;
     self->vectorcall = fast_vectorcall;
     return (PyObject *)self;
 }

@@ -103,6 +103,35 @@ def test_method_binding_check_from_and_fast_from() -> None:
 
 
 @needs_c
+def test_held_plain_reads_what_the_instance_holds() -> None:
+    class Slots:
+        __slots__ = ("a", "b")
+
+    class Attrs:
+        pass
+
+    f = C.Fast(slow=lambda *a: "slow", fast=lambda *a: "fast", check_from=1, held_plain=True)
+    s, o = Slots(), Attrs()
+    assert f(s, "x") == "fast" and f(o, "x") == "fast"  # nothing held yet
+    s.a, o.a = "plain", [1, "two"]
+    assert f(s, "x") == "fast" and f(o, "x") == "fast"
+    s.b = pt.tag("tagged", "security.authentication")
+    o.b = {"k": pt.tag("tagged", "security.authentication")}
+    assert f(s, "x") == "slow" and f(o, "x") == "slow"
+    del s.b
+    vars(o).pop("b")  # a real __dict__ now: it is read as a plain dict
+    assert f(s, "x") == "fast" and f(o, "x") == "fast"
+    o.c = object()  # not known to be plain
+    assert f(o, "x") == "slow"
+    assert f(1, "x") == "slow"  # an int holds nothing the GC sees: not known plain
+    assert f(s, pt.tag("x", "security.authentication")) == "slow"  # arguments too
+    assert f() == "slow"  # no instance to read
+    C.Fast(slow=abs, fast=abs, make=C.CsvWriter)  # accepted alone, refused with held_plain:
+    with pytest.raises(TypeError, match="make is the CsvWriter type"):
+        C.Fast(slow=abs, fast=abs, make=C.CsvWriter, held_plain=True)
+
+
+@needs_c
 def test_inner_and_when_plain() -> None:
     class Box:
         def __init__(self) -> None:

@@ -151,6 +151,46 @@ def test_textwrapper_subclasses() -> None:
     assert Upper(width=12).fill("ab cd") == "AB CD"
 
 
+def test_textwrapper_state_in_slots_or_a_dict_is_read() -> None:
+    """A subclass's own state reaching the output through a path that drops tags
+    (``%`` in this uninstrumented module) is still seen: the instance's values are
+    read wherever they are kept."""
+    other = pt.tag("|", "marketing")
+
+    class Slotted(textwrap.TextWrapper):
+        __slots__ = ("mark",)
+
+        def _munge_whitespace(self, text: str) -> str:
+            return "%s%s" % (self.mark, super()._munge_whitespace(text))  # noqa: UP031
+
+    w = Slotted(width=12)
+    w.mark = other
+    assert not pt.is_tagged("%s%s" % (other, "x"))  # noqa: UP031 - the premise
+    assert _all_tagged(w.wrap("plain words here"), pt.tags(other))
+
+    class Kept(textwrap.TextWrapper):
+        def _munge_whitespace(self, text: str) -> str:
+            return "%s%s" % (self.mark, super()._munge_whitespace(text))  # noqa: UP031
+
+    w2 = Kept(width=12)
+    vars(w2)["mark"] = other  # an instance whose attributes are a real dict
+    assert pt.tags(w2.fill("plain words here")) == pt.tags(other)
+    vars(w2)["mark"] = ""
+    assert type(w2.fill("plain words here")) is str
+
+
+def test_textwrapper_instances_keep_their_inline_attributes() -> None:
+    """Reading the instance's state must not ask for its ``__dict__``: CPython would
+    turn the inline attribute values into a dict for good, slowing every later
+    attribute read.  The garbage collector sees a dict among the referents then."""
+    w = textwrap.TextWrapper(width=10)
+    assert not any(type(x) is dict for x in gc.get_referents(w))  # inline to begin with
+    w.wrap("plain words that need wrapping")
+    w.fill("plain words that need wrapping")
+    w.wrap(T + " and more words")
+    assert not any(type(x) is dict for x in gc.get_referents(w))
+
+
 def test_uninstrument_restores_the_textwrapper_methods() -> None:
     wrap = textwrap.TextWrapper.__dict__["wrap"]
     fill = textwrap.TextWrapper.__dict__["fill"]
