@@ -15,6 +15,7 @@ import collections
 import datetime
 import enum
 import fractions
+import gc
 import types
 import uuid
 from collections.abc import Iterable
@@ -89,6 +90,8 @@ def _index_segment(i: int) -> str:
 
 
 _MEMBER = types.MemberDescriptorType
+# Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_HAVE_GC: a class made by a class statement
+_HEAP_GC = (1 << 9) | (1 << 14)
 
 # Per type: the `__dict__` descriptor (or None) and the (name, descriptor) of each slot.
 _Layout = tuple["Any | None", tuple[tuple[str, Any], ...]]
@@ -344,6 +347,18 @@ class Scanner:
 
     def _object(self, v: Any, t: type, depth: int) -> None:
         dict_desc, slots = _layout(t)
+        if dict_desc is None and not slots:
+            return
+        if t.__flags__ & _HEAP_GC == _HEAP_GC:
+            # A Python class's instance: the collector sees every value it holds (its
+            # slots, then its dict or inline attribute values, then its class).
+            # When all are atomic there is nothing to look into, and not asking for
+            # ``__dict__`` matters: CPython would turn the inline values into a dict
+            # for good, slowing every later attribute read of the application's object.
+            kinds = set(map(type, gc.get_referents(v)))
+            kinds.discard(type(t))  # the class (a class is never looked into)
+            if ATOMIC.issuperset(kinds):
+                return
         if dict_desc is not None:
             try:
                 attrs = dict_desc.__get__(v, t)

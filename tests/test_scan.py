@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections import namedtuple
 from typing import Any, NamedTuple
 
@@ -82,6 +83,32 @@ def test_namedtuple_dataclass_and_objects() -> None:
     assert paths(Contact("ada", t())) == ["args[0].phone"]
     assert paths(SlotContact("ada", t())) == ["args[0].phone"]
     assert sorted(paths(Slotted())) == ["args[0].__private", "args[0].a"]
+
+
+def test_objects_of_plain_values_keep_their_inline_attributes() -> None:
+    """Looking at an object must not ask for its ``__dict__`` when nothing in it can
+    hold a tag: CPython would turn its inline attribute values into a dict for
+    good, slowing the application's later attribute reads.  (The collector then
+    sees a dict among the object's referents.)"""
+
+    class Plain:
+        def __init__(self) -> None:
+            self.name, self.n, self.kind = "ada", 3, Plain
+
+    def materialized(o: object) -> bool:
+        return any(type(x) is dict for x in gc.get_referents(o))
+
+    for obj in (Plain(), Contact("ada", "+44 20"), SlotContact("ada", "+44 20")):
+        assert not materialized(obj)  # the premise: inline to begin with
+        assert paths(obj) == []
+        assert not materialized(obj), type(obj)
+    inner = Plain()
+    outer = Plain()
+    outer.kind = inner  # an object inside: outer is looked into, inner need not be
+    inner.name = t()
+    assert paths(outer) == ["args[0].kind.name"]
+    outer.kind = fresh = Plain()
+    assert paths(outer) == [] and not materialized(fresh)
 
 
 def test_subclassed_containers_read_storage_not_overrides() -> None:
