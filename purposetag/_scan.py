@@ -364,7 +364,9 @@ class Scanner:
                 attrs = dict_desc.__get__(v, t)
             except Exception:
                 attrs = None
-            if type(attrs) is dict and attrs:
+            # a dict subclass too (``obj.__dict__ = OrderedDict(...)``), read through
+            # dict's own items(); an AttrDict whose __dict__ is itself was read as a dict
+            if isinstance(attrs, dict) and attrs and attrs is not v:
                 self._attrs(list(dict.items(attrs)), depth)
         if slots:
             pairs: list[tuple[str, Any]] = []

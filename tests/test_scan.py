@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import gc
 from collections import namedtuple
@@ -109,6 +110,26 @@ def test_objects_of_plain_values_keep_their_inline_attributes() -> None:
     assert paths(outer) == ["args[0].kind.name"]
     outer.kind = fresh = Plain()
     assert paths(outer) == [] and not materialized(fresh)
+
+
+def test_an_attribute_dict_of_a_dict_subclass_is_read() -> None:
+    class Contact:
+        pass
+
+    class AttrDict(dict):  # type: ignore[type-arg]
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.__dict__ = self
+
+        def items(self) -> Any:
+            raise AssertionError("user code ran")
+
+    for kind in (collections.OrderedDict, lambda **kw: collections.defaultdict(str, **kw)):
+        c = Contact()
+        c.__dict__ = kind(name="ada", phone=t())
+        assert paths(c) == ["args[0].phone"]
+        assert pt.is_tagged(c) and not pt.allows(c, "marketing")
+    assert paths(AttrDict(name="ada", phone=t())) == ["args[0]['phone']"]  # once
 
 
 def test_subclassed_containers_read_storage_not_overrides() -> None:
