@@ -179,6 +179,19 @@ def test_join_iterates_once_and_errors_match(mods) -> None:
             inst.join(",", bad)
         assert str(e1.value) == str(e2.value)
 
+    class Closed:
+        def __iter__(self) -> None:
+            calls.append("iter")
+            raise TypeError("feed closed")
+
+    for sep in (",", b",", bytearray(b",")):
+        for mod in (plain, inst):
+            calls.clear()
+            with pytest.raises(TypeError, match="^can only join an iterable$") as e:
+                mod.join(sep, Closed())
+            assert calls == ["iter"], (mod, sep)  # asked once, as CPython asks
+            assert e.value.__context__ is None and e.value.__cause__ is None
+
 
 def test_user_methods_named_join_and_format_still_called(mods) -> None:
     _, inst = mods

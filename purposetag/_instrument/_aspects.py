@@ -175,25 +175,30 @@ def ascii_(value: Any, spec: str | None = None) -> str:
     return mk_str(res, R.union(rr))
 
 
-def _materialize(items: Any) -> list[Any] | None:
-    """``items`` as a list or tuple, iterated once; None when it is not iterable."""
+def _materialize(items: Any) -> list[Any]:
+    """``items`` as a list, iterated once, as ``str.join``/``bytes.join`` read it: an
+    object whose ``iter()`` raises a TypeError raises join's own TypeError (asked
+    once: asking the join again would call the object's ``__iter__`` a second time)."""
     try:
         it = iter(items)
     except TypeError:
-        return None
-    return list(it)
+        pass
+    else:
+        return list(it)
+    # outside the handler, as CPython replaces the error: no chained context
+    raise TypeError("can only join an iterable")
+
+
+_JOINERS = (str, bytes, bytearray)
 
 
 def join(m: Any, items: Any) -> Any:
     """``<sep>.join(items)`` where ``m`` is the already evaluated bound ``<sep>.join``."""
     ti = type(items)
     if ti is not list and ti is not tuple:
-        if type(m) is not _BuiltinMethod:
-            return m(items)
-        seq = _materialize(items)
-        if seq is None:
-            return m(items)  # raises join's own TypeError
-        items = seq
+        if type(m) is not _BuiltinMethod or not isinstance(m.__self__, _JOINERS):
+            return m(items)  # some other object's join: it reads `items` its own way
+        items = _materialize(items)
     res = m(items)
     # any tagged item?  A Python loop beats ``isdisjoint(map(...))`` on short sequences
     if len(items) <= 12:
@@ -214,10 +219,7 @@ def join_const(sep: Any, items: Any) -> Any:
     """``<sep>.join(items)`` for a literal ``str``/``bytes`` separator."""
     ti = type(items)
     if ti is not list and ti is not tuple:
-        seq = _materialize(items)
-        if seq is None:
-            return sep.join(items)  # raises join's own TypeError
-        items = seq
+        items = _materialize(items)
     res = sep.join(items)
     if len(items) <= 12:
         # items of exactly the separator's type carry no tags (one test per item)
