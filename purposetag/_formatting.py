@@ -96,23 +96,33 @@ def _convert(value: Any, conv: str) -> str:
     return str(value) if conv == "s" else repr(value) if conv == "r" else ascii(value)
 
 
-def _value_tags(value: Any, piece: str) -> Ranges | None:
+def _value_tags(value: Any, piece: str, converted: bool = False) -> Ranges | None:
     """For a piece with no ranges of its own: every tag found in the value it came
-    from (``%d`` of a tagged number, ``%s`` of a list of tagged strings)."""
+    from (``%d`` of a tagged number, ``%s`` of a list of tagged strings, ``%a`` or
+    ``{!r}`` -- `converted` -- of a tagged string whose escaped text lost them)."""
     if type(value) is TaintedStr or type(value) is TaintedBytes:
-        return None  # its characters carry its tags; an empty one contributes none
+        # formatted as itself, its characters carry its tags: a piece without them
+        # is padding only (``{:.0>4}``); an empty one contributes no characters
+        if not converted or not len(value):
+            return None
     du = deep_union(value)
     return du if du and piece else None
 
 
 def _placed(
-    text: str, piece: str, left: bool, value: Any, prec: int | None = None
+    text: str,
+    piece: str,
+    left: bool,
+    value: Any,
+    prec: int | None = None,
+    converted: bool = False,
 ) -> Ranges | None:
     """Ranges of `piece`: `text` cut to `prec` characters (None: all of it) and padded
-    on one side (`left`: the text first)."""
+    on one side (`left`: the text first); `converted`: `text` is ``repr``/``ascii``
+    of `value`."""
     r = _rng(text)
     if r is None:
-        return _value_tags(value, piece)
+        return _value_tags(value, piece, converted)
     n = len(piece)
     kept = len(text) if prec is None else min(len(text), max(prec, 0))
     if kept == n == len(text) and piece == text:
@@ -450,7 +460,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
             text = _user(_convert, v, conv)  # (may be a subclass: `%` calls its __str__)
             piece = _user(_s_mod, spec, (text,)) if spec else text
             text, piece = _exact(text), _exact(piece)
-            pr = _placed(text, piece, left, v, prec)
+            pr = _placed(text, piece, left, v, prec, conv != "s")
         parts.append(piece)
         if pr is not None:
             _place(out, pr, pos, len(piece))
@@ -518,7 +528,7 @@ def _run_percent(prog: Any, tr: Ranges | None, values: Any) -> str:
                 spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
                 piece = _user(_s_mod, spec + "s", (*stars, text))
             text, piece = _exact(text), _exact(piece)
-            pr = _placed(text, piece, left, value, _precision(prec, star))
+            pr = _placed(text, piece, left, value, _precision(prec, star), conv != "s")
         else:
             spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
             piece = _user(_s_mod, spec + conv, (*stars, value))
@@ -731,6 +741,7 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
             obj = _user(_getitem, kwargs, key)
         else:
             obj = _get(field, args, kwargs, auto)
+        src = obj
         if conv:
             obj = _user(_FORMATTER.convert_field, obj, conv)
         to = type(obj)
@@ -742,8 +753,10 @@ def _run_brace(prog: Any, tr: Ranges | None, args: Any, kwargs: Any) -> str:
                 spec = _expand_spec(spec, args, kwargs, auto, 1)
             piece = _user_text(format, obj, spec)
             pr = _rng(piece)
-            if pr is None:
-                pr = _value_tags(obj, piece)
+        if pr is None:
+            # !r / !a text built by C code (a list's repr, escapes) has lost the tags
+            # of the value it shows: all of them, on the whole piece
+            pr = _value_tags(src, piece, conv is not None and conv != "s")
         if pr is not None:
             tagged = True
         pieces.append(piece)
@@ -803,6 +816,7 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
             raise _index_error(key)
         else:
             obj = args[key]
+        src = obj
         if conv is not None:
             obj = _user(_convert, obj, conv)  # (may be a subclass: format() calls its own)
         to = type(obj)
@@ -814,6 +828,8 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
         else:
             piece = obj
             pr = obj._pt_ranges if to is TaintedStr else None
+        if pr is None and conv is not None and conv != "s":
+            pr = _value_tags(src, piece, True)  # repr/ascii text that lost the tags
         parts.append(piece)
         if pr is not None:
             _place(out, pr, pos, len(piece))

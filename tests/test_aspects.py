@@ -200,6 +200,31 @@ def test_user_methods_named_join_and_format_still_called(mods) -> None:
     assert inst.fmt(j, 1) == ("custom", (1,))
 
 
+def test_repr_and_ascii_conversions_keep_the_tags_escapes_drop(mods) -> None:
+    """``!a``/``%a`` of a non-ASCII tagged string, and ``!r``/``%r`` of a container,
+    are texts built by C code without the tags: the piece carries all of them."""
+    plain, inst = mods
+    t = pt.tag("José", P)
+    cases = [
+        ("fmt", ("{!a}x", t), (0, 9)),
+        ("fmt", ("<{0!a:>12}>", t), (1, 13)),
+        ("fmt", ("{!r}x", [t]), (0, 8)),
+        ("fmt", ("{k!r}|{n}",), (0, 9)),
+        ("pct", ("%a %d", (t, 1)), (0, 9)),
+        ("pct", ("%r %d", ([t], 1)), (0, 8)),
+        ("pct", ("[%-12a]", (t,)), (1, 13)),
+    ]
+    for fn, args, (a, b) in cases:
+        kw = {"k": (t,), "n": 2} if args == ("{k!r}|{n}",) else {}
+        want = getattr(plain, fn)(*args, **kw)
+        got = getattr(inst, fn)(*args, **kw)
+        assert got == want, (fn, args)
+        assert pt.ranges(got) == [(a, b, _tagset())], (fn, args, got)
+    # and when nothing was lost, the ranges stay exact (the quotes untagged)
+    assert pt.ranges(inst.fmt("{!r}|", pt.tag("bob", P))) == [(1, 4, _tagset())]
+    assert pt.ranges(inst.pct("%r|%s", (pt.tag("bob", P), "x"))) == [(1, 4, _tagset())]
+
+
 def test_format_keeps_tags(mods) -> None:
     _, inst = mods
     res = inst.fmt_literal(pt.tag("Bo", P), "m@x")
