@@ -86,6 +86,17 @@ def deep_union(value: Any, depth: int = 8) -> TagSet:
     return R.union_all(deep_union(v, depth - 1) or None for v in items)
 
 
+def _internal(where: str, exc: Exception) -> None:
+    """A failure of ours while formatting with tags: the plain operation runs again
+    for the result (a user ``__format__`` or ``__str__`` before the failure runs a
+    second time) and it carries the union of every tag (`_fallback`).  Reported,
+    except for a template this module does not parse, which is not a failure."""
+    if not isinstance(exc, _Unparsed):
+        from . import _events  # (imports the policy machinery; formatting is imported first)
+
+        _events.internal_error(where, exc)
+
+
 def _fallback(plain_result: str, *sources: TagSet) -> str:
     tags = R.union_all(s or None for s in sources)
     return mk_str(plain_result, tags or None)
@@ -419,7 +430,8 @@ def percent_format(template: str, values: Any) -> str:
         return _run_percent(items, tr, values)
     except _Faithful as f:
         exc = f.exc
-    except Exception:
+    except Exception as bug:
+        _internal("%", bug)
         res = _s_mod(str.__str__(template), values)
         return _fallback(res, R.union(tr), deep_union(values))
     raise exc
@@ -796,7 +808,8 @@ def brace_format(template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             return _run_brace(items, tr, args, kwargs)
         except _Faithful as f:
             exc: Exception | None = f.exc
-        except Exception:
+        except Exception as bug:
+            _internal("str.format", bug)
             exc = None
         if exc is not None:
             raise exc
@@ -860,7 +873,8 @@ def brace_format_map(template: str, mapping: Any) -> str:
             return _run_brace(prog[2], tr, None, mapping)  # (args None: positional fields fail)
         except _Faithful as f:
             exc: Exception | None = f.exc
-        except Exception:
+        except Exception as bug:
+            _internal("str.format_map", bug)
             exc = None
         if exc is not None:
             raise exc

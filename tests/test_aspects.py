@@ -7,6 +7,7 @@ import pytest
 from instrument_support import Factory, both, make_module  # noqa: F401
 
 import purposetag as pt
+from purposetag import _accel
 from purposetag._instrument import _aspects
 
 SRC = """
@@ -350,3 +351,44 @@ def test_generated_sites_keep_tags(make_module: Factory) -> None:  # noqa: F811
     res = inst.joins(t, pt.tag("/", P))[3]
     assert res == "ab/c" and pt.ranges(res) == [(0, 3, _tagset())]
     assert pt.ranges(inst.joins(t, "/")[0]) == [(0, 2, _tagset())]
+
+
+def _boom(*a: object, **k: object) -> object:
+    raise RuntimeError("simulated purposetag bug")
+
+
+def test_a_failure_of_ours_in_rewritten_code_is_contained(
+    mods, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placing ranges fails (a bug of ours, simulated): the application gets the plain
+    result carrying every tag (never fewer), the internal-error event is logged, and
+    user code runs once where the operation had already run."""
+    import structlog
+
+    from purposetag import _formatting
+
+    plain, inst = mods
+    a, b = pt.tag("ann", P), pt.tag("bob", "analytics")
+    want = pt.tags(a) | pt.tags(b)
+    for name in ("_one_piece", "_join_str", "_fstring_ranges"):
+        monkeypatch.setattr(_aspects, name, _boom)
+    monkeypatch.setattr(_formatting, "_run_brace_fast", _boom)
+    monkeypatch.setattr(_formatting, "_run_brace", _boom)
+    calls = []
+
+    def gen():
+        calls.append(1)
+        yield from (a, b)
+
+    with structlog.testing.capture_logs() as logs:
+        out = inst.join_gen(gen())
+        assert out == "ann-bob" and pt.tags(out) == want and calls == [1]
+        out = inst.join(", ", [a, "x", b])
+        assert out == "ann, x, bob" and pt.tags(out) == want
+        out = inst.fmt_literal(a, b)
+        assert out == "name=ann mail=bob" and pt.tags(out) == want
+        out = inst.fstr(a, b)  # (the accelerator places f-string ranges in C)
+        assert out == plain.fstr("ann", "bob") and pt.tags(out) == want
+    failures = 3 if _accel.ACCELERATED else 4
+    assert [e["event"] for e in logs].count("purpose_internal_error") == failures
+    assert all("ann" not in str(e) and "bob" not in str(e) for e in logs)

@@ -12,7 +12,7 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-from .. import _accel
+from .. import _accel, _events
 from .. import _ranges as R
 from .._formatting import brace_format, brace_format_map, deep_union, percent_format
 from .._proxy import TaggedValue
@@ -65,24 +65,41 @@ def _one_piece(res: str, tp: Any, hit: int) -> str:
 def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
     """`res`, a joined f-string, with its pieces' ranges; ``offsets[i]`` is the length
     of the literal text just before piece ``i``."""
-    # One tagged piece is the common case: find it, then place its ranges once.
-    pos = 0
-    hit = -1
-    i = 0
-    tp: Any = None
-    for p in pieces:
-        pos += offsets[i]
-        i += 1
-        t = type(p)
-        if t is TaintedStr:
-            if hit >= 0:
+    try:
+        # One tagged piece is the common case: find it, then place its ranges once.
+        pos = 0
+        hit = -1
+        i = 0
+        tp: Any = None
+        for p in pieces:
+            pos += offsets[i]
+            i += 1
+            t = type(p)
+            if t is TaintedStr:
+                if hit >= 0:
+                    return _fstring_ranges(res, offsets, pieces)
+                hit = pos
+                tp = p
+            elif t is not str:  # another subclass: its own __len__ may lie
                 return _fstring_ranges(res, offsets, pieces)
-            hit = pos
-            tp = p
-        elif t is not str:  # another subclass: its own __len__ may lie
-            return _fstring_ranges(res, offsets, pieces)
-        pos += len(p)
-    return _one_piece(res, tp, hit)
+            pos += len(p)
+        return _one_piece(res, tp, hit)
+    except Exception as exc:
+        return _contained("f-string", exc, res, pieces)
+
+
+def _contained(where: str, exc: Exception, res: Any, sources: Any) -> Any:
+    """After a failure of ours while placing tags: the plain result `res` carrying
+    every tag found in `sources` (the union: never fewer), and the internal-error
+    event.  The operation itself already ran, once."""
+    _events.internal_error(where, exc)
+    try:
+        tags = deep_union(sources)
+        if tags:
+            return mk_str(res, tags) if isinstance(res, str) else mk_bytes(res, tags)
+    except Exception:  # pragma: no cover - nothing left to fall back to
+        pass
+    return res
 
 
 def _fstring_ranges(res: str, offsets: tuple[int, ...], pieces: tuple[str, ...]) -> str:
@@ -140,25 +157,28 @@ def join_after(head: Any, items: list[Any] | tuple[Any, ...], res: Any) -> Any:
     called yet."""
     if res is None:
         return join(head, items)
-    sep = head if type(head) is str else getattr(head, "__self__", head)
-    if type(sep) is not str:
-        return join_tagged(sep, items)
-    # One tagged item is the common case: find it, then place its ranges once.
-    ls = len(sep)
-    pos = 0
-    hit = 0
-    tp: Any = None
-    for it in items:
-        t = type(it)
-        if t is TaintedStr:
-            if tp is not None:
+    try:
+        sep = head if type(head) is str else getattr(head, "__self__", head)
+        if type(sep) is not str:
+            return join_tagged(sep, items)
+        # One tagged item is the common case: find it, then place its ranges once.
+        ls = len(sep)
+        pos = 0
+        hit = 0
+        tp: Any = None
+        for it in items:
+            t = type(it)
+            if t is TaintedStr:
+                if tp is not None:
+                    return _join_str(sep, items, res)
+                hit = pos
+                tp = it
+            elif t is not str:  # another subclass: its own __len__ may lie
                 return _join_str(sep, items, res)
-            hit = pos
-            tp = it
-        elif t is not str:  # another subclass: its own __len__ may lie
-            return _join_str(sep, items, res)
-        pos += len(it) + ls
-    return _one_piece(res, tp, hit)
+            pos += len(it) + ls
+        return _one_piece(res, tp, hit)
+    except Exception as exc:
+        return _contained("join", exc, res, items)
 
 
 def ascii_(value: Any, spec: str | None = None) -> str:
@@ -167,12 +187,15 @@ def ascii_(value: Any, spec: str | None = None) -> str:
     res = _s_plain(r).encode("ascii", "backslashreplace").decode("ascii")
     if spec is not None:
         res = format(res, spec)
-    rr = _rng(r)
-    if rr is None:
-        return res
-    if spec is None and len(res) == len(r):
-        return mk_str(res, rr)
-    return mk_str(res, R.union(rr))
+    try:
+        rr = _rng(r)
+        if rr is None:
+            return res
+        if spec is None and len(res) == len(r):
+            return mk_str(res, rr)
+        return mk_str(res, R.union(rr))
+    except Exception as exc:
+        return _contained("f-string !a", exc, res, r)
 
 
 def _materialize(items: Any) -> list[Any]:
@@ -260,9 +283,12 @@ def _mod_tagged(a: Any, b: Any) -> Any:
         return percent_format(a, b)
     res = a % b
     if type(res) is bytes:
-        tags = deep_union(b)
-        if tags:
-            return mk_bytes(res, tags)
+        try:
+            tags = deep_union(b)
+            if tags:
+                return mk_bytes(res, tags)
+        except Exception as exc:
+            _events.internal_error("bytes %", exc)
     return res
 
 
