@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import _accel, _events
 from .. import _ranges as R
 from .._formatting import brace_format, brace_format_map, deep_union, percent_format
 from .._proxy import TaggedValue
 from .._tainted import TaintedBytes, TaintedStr, _rng, join_tagged, mk_bytes, mk_str
+
+_T = TypeVar("_T")
 
 # Values of these exact types never carry tags and format to plain text.
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes, complex})
@@ -88,7 +90,7 @@ def fstring_tagged(res: str, offsets: tuple[int, ...], *pieces: str) -> str:
         return _contained("f-string", exc, res, pieces)
 
 
-def _contained(where: str, exc: Exception, res: Any, sources: Any) -> Any:
+def _contained(where: str, exc: Exception, res: _T, sources: Any) -> _T:
     """After a failure of ours while placing tags: the plain result `res` carrying
     every tag found in `sources` (the union: never fewer), and the internal-error
     event.  The operation itself already ran, once."""
@@ -96,7 +98,9 @@ def _contained(where: str, exc: Exception, res: Any, sources: Any) -> Any:
     try:
         tags = deep_union(sources)
         if tags:
-            return mk_str(res, tags) if isinstance(res, str) else mk_bytes(res, tags)
+            plain: Any = res
+            out: Any = mk_str(plain, tags) if isinstance(plain, str) else mk_bytes(plain, tags)
+            return out  # type: ignore[no-any-return]
     except Exception:  # pragma: no cover - nothing left to fall back to
         pass
     return res
