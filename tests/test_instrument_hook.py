@@ -9,7 +9,9 @@ import inspect
 import sys
 import traceback
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from instrument_support import Factory, make_module, write_package  # noqa: F401
@@ -102,6 +104,56 @@ def test_tracebacks_keep_line_numbers(make_module: Factory) -> None:  # noqa: F8
     with pytest.raises(ZeroDivisionError) as info2:
         mod.boom(3)
     assert traceback.extract_tb(info2.tb)[-1].lineno == 5
+
+
+TRACED = '''"""Doc."""
+def never_called(a, b):
+    return "%s-%d" % (a, b) + "{}|{}".format(a, b) + ",".join([a, b])
+
+
+def work(a, b):
+    return "%d:%s" % (a, b) + f"<{a}|{b}>" + "-".join((b, str(a))) + "{}/{}".format(a, b)
+
+
+x = work(1, "b")
+'''
+
+
+def test_tracers_see_only_lines_that_ran(make_module: Factory) -> None:  # noqa: F811
+    """What coverage.py records: the generated helpers must not report lines of the
+    file that never ran (the first lines here are a function never called)."""
+
+    def traced(call: Callable[[], Any]) -> set[tuple[str, int]]:
+        seen: set[tuple[str, int]] = set()
+
+        def tracer(frame: Any, event: str, arg: Any) -> Any:
+            if event == "line":
+                seen.add((frame.f_code.co_filename, frame.f_lineno))
+            return tracer
+
+        sys.settrace(tracer)
+        try:
+            call()
+        finally:
+            sys.settrace(None)
+        return seen
+
+    found = {}
+    for instrument in (False, True):
+        mods: list[Any] = []
+        at_import = traced(lambda i=instrument: mods.append(make_module(TRACED, instrument=i)))
+        at_call = traced(lambda: mods[0].work(2, "c"))
+        file = mods[0].__file__
+        found[instrument] = (
+            {n for f, n in at_import if f == file},
+            {n for f, n in at_call if f == file},
+        )
+    assert found[False] == ({1, 2, 6, 7, 10}, {7})  # (the premise)
+    ran = found[False][0] | found[False][1]
+    assert found[True][0] == found[False][0]
+    # generated helpers (pure Python) report the line that holds them, which ran at
+    # import: never a line that did not run
+    assert found[False][1] <= found[True][1] <= ran
 
 
 def test_getsource_and_reload(make_module: Factory) -> None:  # noqa: F811

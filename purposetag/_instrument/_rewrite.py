@@ -617,18 +617,25 @@ def rewrite_tree(tree: ast.Module) -> ast.Module:
     """Rewrite `tree` in place (and return it)."""
     rw = Rewriter(_has_future_annotations(tree))
     tree = rw.visit(tree)
-    defs = rw.site_defs()
-    if defs:
-        for d in defs:
-            ast.increment_lineno(d, 0)
-        at = _insert_at(tree.body)
-        tree.body[at:at] = defs
     # The module binds the aspect names itself, so its code also runs where the
     # loader's exec_module does not (runpy.run_module, `python -m`, exec of get_code).
-    at = _insert_at(tree.body)
-    tree.body[at:at] = ast.parse(
+    added = ast.parse(
         "from purposetag._instrument._aspects import GLOBALS as _pt_G\nglobals().update(_pt_G)\n"
     ).body
+    added.extend(rw.site_defs())
+    at = _insert_at(tree.body)
+    # Everything added runs on one line of the file that runs at import anyway: the
+    # first statement after the docstring and `__future__` imports.  Line numbers
+    # of the generated text would point tracers (coverage) and tracebacks at the
+    # file's first lines, which may be code that never ran.
+    body = tree.body
+    line = body[at].lineno if at < len(body) else body[-1].end_lineno or 1 if body else 1
+    for stmt in added:
+        for node in ast.walk(stmt):
+            if "lineno" in node._attributes:
+                node.lineno = node.end_lineno = line  # type: ignore[attr-defined]
+                node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
+    body[at:at] = added
     ast.fix_missing_locations(tree)
     return tree
 
