@@ -86,7 +86,12 @@ def test_sub_keeps_untouched_ranges() -> None:
     assert out == "MAIL bob@x.io" and pt.ranges(out) == [(5, 13, TAGS)]
     out = re.sub(r"@", lambda m: "[at]", s)
     assert out == "mail bob[at]x.io"
-    assert pt.ranges(out) == [(5, 8, TAGS), (12, 16, TAGS)]
+    # a replacement carries the tags of what it replaced, from a callable too
+    assert pt.ranges(out) == [(5, 16, TAGS)]
+    out = re.sub(r"\d", lambda m: "*", pt.tag("12-3", P))
+    assert out == "**-*" and pt.ranges(out) == [(0, 4, TAGS)]
+    out = re.sub(r"mail", lambda m: "MAIL", s)  # plain text replaced: plain replacement
+    assert out == "MAIL bob@x.io" and pt.ranges(out) == [(5, 13, TAGS)]
     out, n = re.subn(r"(\w+)@", r"<\1>", s)
     assert out == "mail <bob>x.io" and n == 1 and pt.tags(out) == TAGS
     assert not pt.is_tagged(out[:5])

@@ -25,6 +25,7 @@ from ._codepatch import clone, inject
 from ._patching import fallback, patch, tag_deep
 
 _Pattern = re.Pattern
+_NONE: TagSet = frozenset()
 
 
 def _mk(plain: Any, r: Ranges | None) -> Any:
@@ -100,20 +101,26 @@ def _sub(p: Any, repl: Any, string: Any, count: int, with_n: bool) -> Any:
     """``p.sub``/``p.subn`` keeping tags; a callable `repl` is called once per match."""
     r = _rng(string)
     if callable(repl):
-        spans: list[tuple[int, int, Any]] = []
+        seen: list[tuple[int, int, Any, TagSet]] = []
 
         def record(m: re.Match[Any]) -> Any:
             out = repl(m if r is None else TaggedMatch(m, r))
-            spans.append((m.start(), m.end(), out))
+            seen.append((m.start(), m.end(), out, _match_tags(m, r) if r is not None else _NONE))
             return out
 
         res = p.subn(record, string, count)
         try:
+            # as for a string `repl`: a replacement carries the tags of the text it
+            # replaced (a digit masked as "*" still says where the digits were)
+            spans: list[tuple[int, int, Any]] = [
+                (a, b, o if not mt else _mk(o, R.union_all((R.union(_rng(o)), mt))))
+                for a, b, o, mt in seen
+            ]
             if r is not None or any(_rng(o) is not None for _a, _b, o in spans):
                 res = (_assemble(res[0], string, r, spans), res[1])
         except Exception as exc:
             fallback("re.sub", exc)
-            res = (_whole(res[0], r, *(_rng(o) for _a, _b, o in spans)), res[1])
+            res = (_whole(res[0], r, *(_rng(o) for _a, _b, o, _mt in seen)), res[1])
         return res if with_n else res[0]
     res = p.subn(repl, string, count)
     rr = _rng(repl)
