@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import re
 
 import pytest
@@ -111,6 +112,26 @@ def test_sub_of_a_buffer_with_a_tagged_replacement(kind: type) -> None:
     assert out == b"a#b##" and type(out).__name__ == "TaintedBytes"
     assert pt.ranges(out) == [(1, 2, TAGS), (3, 5, TAGS)]
     assert [e for e in logs if e["event"] == "purpose_internal_error"] == []
+
+
+def test_a_pattern_compiled_from_tagged_text_is_tagged_data() -> None:
+    """Its text and repr carry the tags of this call's text (``re``'s cache is keyed
+    by the plain text, so another call's tags never come back), and guards and
+    redaction see it."""
+    mail = pt.tag("ada@example.com", P)
+    ads = pt.tag("ada@example.com", "marketing.email")
+    p1, p2 = re.compile(re.escape(mail)), re.compile(re.escape(ads))
+    assert pt.tags(p1.pattern) == TAGS and pt.tags(p2.pattern) == pt.tags(ads)
+    assert repr(p1) == repr(re.compile(r"ada@example\.com")) and pt.tags(repr(p1)) == TAGS
+    assert pt.is_tagged(p1) and not pt.allows(p1, "marketing.email")
+    assert pt.allows(p2, "marketing.email")
+    out = pt.redact_tagged(None, "info", {"event": "x", "pattern": p1})
+    assert "ada" not in str(out)
+    plain = re.compile(re.escape("ada@example.com"))  # the same text, untagged
+    assert type(plain.pattern) is str and type(repr(plain)) is str and not pt.is_tagged(plain)
+    assert plain == p1 and hash(plain) == hash(p1)
+    assert re.search(p1, "x ada@example.com").group() == "ada@example.com"
+    assert pt.tags(pickle.loads(pickle.dumps(p1)).pattern) == TAGS
 
 
 def test_split_findall_finditer_and_compiled() -> None:

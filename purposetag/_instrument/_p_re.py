@@ -20,7 +20,7 @@ import wrapt
 from .. import _ranges as R
 from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
-from .._tainted import _rng, mk_bytes, mk_str
+from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
 from ._codepatch import clone, inject
 from ._patching import fallback, patch, tag_deep
 
@@ -248,9 +248,13 @@ class TaggedPattern:
     hashing, ``repr``, copying and pickling are the wrapped pattern's.
     """
 
-    __slots__ = ("__weakref__", "__wrapped__")
+    # `_pt_source`: the tagged text it was compiled from (unset for plain text); the
+    # compiled pattern itself comes from `re`'s cache, keyed by the plain text, so
+    # one call's tags never come back from another's
+    __slots__ = ("__weakref__", "__wrapped__", "_pt_source")
 
     __wrapped__: re.Pattern[Any]
+    _pt_source: Any
 
     def __init__(self, pattern: re.Pattern[Any]) -> None:
         self.__wrapped__ = pattern
@@ -318,7 +322,10 @@ class TaggedPattern:
 
     @property
     def pattern(self) -> Any:
-        return self.__wrapped__.pattern
+        try:
+            return self._pt_source
+        except AttributeError:
+            return self.__wrapped__.pattern
 
     @property
     def flags(self) -> int:
@@ -346,7 +353,13 @@ class TaggedPattern:
         return hash(self.__wrapped__)
 
     def __repr__(self) -> str:
-        return repr(self.__wrapped__)
+        text = repr(self.__wrapped__)
+        try:
+            source = self._pt_source
+        except AttributeError:
+            return text
+        # it shows the tagged text: tagged too, so redaction and guards see it
+        return mk_str(text, R.union(_rng(source)) or None)  # type: ignore[no-any-return]
 
     def __dir__(self) -> list[str]:
         return dir(self.__wrapped__)
@@ -359,8 +372,7 @@ class TaggedPattern:
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # as `re` registers for patterns with copyreg: recompiled on load
-        p = self.__wrapped__
-        return _compile, (p.pattern, p.flags)
+        return _compile, (self.pattern, self.__wrapped__.flags)
 
 
 def _whole(text: Any, *ranges: Ranges | None) -> Any:
@@ -389,10 +401,19 @@ def _guarded(fn: Callable[[], Any], res: Any, where: str, r: Ranges | None) -> A
 
 
 def _pattern(pattern: Any, flags: Any) -> Any:
-    """The real compiled pattern (the module's own cache)."""
+    """The real compiled pattern (the module's own cache, keyed by the plain text)."""
     if isinstance(pattern, TaggedPattern):
         pattern = pattern.__wrapped__
-    return _compile(pattern, flags)
+    return _compile(_plain_text(pattern), flags)
+
+
+def _plain_text(pattern: Any) -> Any:
+    t = type(pattern)
+    if t is TaintedStr:
+        return str.__str__(pattern)
+    if t is TaintedBytes:
+        return bytes(pattern)
+    return pattern
 
 
 _compile: Callable[..., Any] = re._compile  # type: ignore[attr-defined]
@@ -400,8 +421,14 @@ _compile: Callable[..., Any] = re._compile  # type: ignore[attr-defined]
 
 def _compile_wrapper(orig: Callable[..., Any]) -> Callable[..., Any]:
     def compile(pattern: Any, flags: Any = 0) -> Any:
-        p = orig(pattern, flags)
-        return p if isinstance(p, TaggedPattern) else TaggedPattern(p)
+        plain = _plain_text(pattern)
+        p = orig(plain, flags)
+        if isinstance(p, TaggedPattern):
+            return p
+        out = TaggedPattern(p)
+        if plain is not pattern:
+            out._pt_source = pattern
+        return out
 
     compile.__doc__ = orig.__doc__
     compile.__wrapped__ = orig  # type: ignore[attr-defined]
