@@ -359,7 +359,7 @@ class TaggedPattern:
         except AttributeError:
             return text
         # it shows the tagged text: tagged too, so redaction and guards see it
-        return mk_str(text, R.union(_rng(source)) or None)  # type: ignore[no-any-return]
+        return mk_str(text, R.union(_rng(source)) or None)
 
     def __dir__(self) -> list[str]:
         return dir(self.__wrapped__)
