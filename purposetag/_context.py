@@ -21,7 +21,7 @@ import functools
 import inspect
 import os
 from collections.abc import AsyncGenerator, Callable, Generator
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -99,9 +99,10 @@ def ambient_use() -> str | None:
     return SCOPE_USE.get()
 
 
-# Tokens of the scopes entered in the current context, innermost last.  Kept in a
-# ContextVar so one scope object may be entered from many threads and tasks at once.
-_ENTERED: ContextVar[tuple[tuple[object, Token[Any]], ...]] = ContextVar(
+# The scopes entered in the current context, innermost last: (scope, its variable, the
+# value to restore when it exits).  Kept in a ContextVar so one scope object may be
+# entered from many threads and tasks at once.
+_ENTERED: ContextVar[tuple[tuple[object, ContextVar[Any], Any], ...]] = ContextVar(
     "purposetag_entered", default=()
 )
 
@@ -118,8 +119,10 @@ class _Scope(Generic[V]):
         self._value = value
 
     def __enter__(self) -> None:
-        token = self._var.set(self._value)
-        _ENTERED.set((*_ENTERED.get(), (self, token)))
+        var = self._var
+        before = var.get()  # (every scoped variable has a default)
+        var.set(self._value)
+        _ENTERED.set((*_ENTERED.get(), (self, var, before)))
 
     def __exit__(
         self,
@@ -130,8 +133,18 @@ class _Scope(Generic[V]):
         entered = _ENTERED.get()
         for i in range(len(entered) - 1, -1, -1):
             if entered[i][0] is self:
-                self._var.reset(entered[i][1])
-                _ENTERED.set(entered[:i] + entered[i + 1 :])
+                var, before = entered[i][1], entered[i][2]
+                rest = [*entered[:i], *entered[i + 1 :]]
+                # Scopes may exit out of order (generators closed in the order they
+                # were made): while a later scope of the same variable is still open,
+                # its value stays, and it is the one that restores `before`.
+                for j in range(i, len(rest)):
+                    if rest[j][1] is var:
+                        rest[j] = (rest[j][0], var, before)
+                        break
+                else:
+                    var.set(before)
+                _ENTERED.set(tuple(rest))
                 return
         raise RuntimeError(f"{self!r} exited in a context where it was not entered")
 

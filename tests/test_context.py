@@ -11,6 +11,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 import purposetag as pt
@@ -304,3 +306,35 @@ def test_one_scope_object_shared_by_threads_and_tasks() -> None:
         return await asyncio.gather(task(2), task(1), task(3))
 
     assert asyncio.run(main()) == ["monitor/enforce"] * 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["enforce", "monitor", "off"])), max_size=24))
+def test_scopes_exited_in_any_order_leave_the_innermost_open_one(
+    steps: list[tuple[bool, str]],
+) -> None:
+    """Scopes held open by generators may be closed in any order: the mode is always
+    the one of the most recently entered scope still open, and the default once all
+    have closed (an earlier exit must not bring back a value from before it)."""
+    from purposetag._context import SCOPE_MODE
+
+    def scope(mode: str) -> Any:
+        with pt.mode(mode):  # type: ignore[arg-type]
+            yield
+
+    def run() -> None:
+        open_: list[tuple[Any, str]] = []
+        for close, mode in steps:
+            if close and open_:
+                gen, _ = open_.pop(len(mode) % len(open_))  # not always the innermost
+                gen.close()
+            else:
+                gen = scope(mode)
+                next(gen)
+                open_.append((gen, mode))
+            assert SCOPE_MODE.get() == (open_[-1][1] if open_ else None)
+        for gen, _ in open_:  # oldest first
+            gen.close()
+        assert SCOPE_MODE.get() is None
+
+    contextvars.copy_context().run(run)
