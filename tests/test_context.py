@@ -309,7 +309,7 @@ def test_one_scope_object_shared_by_threads_and_tasks() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["enforce", "monitor", "off"])), max_size=24))
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["enforce", "monitor", "off"]))))
 def test_scopes_exited_in_any_order_leave_the_innermost_open_one(
     steps: list[tuple[bool, str]],
 ) -> None:
