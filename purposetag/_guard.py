@@ -272,7 +272,25 @@ def report(sink: str, use: str, mode: str, argument: str, value: object, tags: T
         raise PurposeViolation(sink, use, tags, argument)
 
 
-class GuardedFunction(wrapt.FunctionWrapper):  # type: ignore[type-arg]
+class ByReference(wrapt.FunctionWrapper):  # type: ignore[type-arg]
+    """A function wrapper that copies and pickles as the function it stands for: by
+    reference to its module and qualified name (``multiprocessing`` and
+    ``ProcessPoolExecutor`` send functions this way), never by its contents."""
+
+    def __reduce_ex__(self, protocol: Any) -> str:
+        # pickle looks the name up in the wrapper's module (the function's) and checks
+        # it finds this very object, as for a plain function: a local one still fails
+        name: str = self.__qualname__
+        return name
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
+
+
+class GuardedFunction(ByReference):
     """A guard around a function or method (see the module doc)."""
 
     def __init__(self, wrapped: Any, sink: Sink) -> None:
@@ -547,7 +565,7 @@ def source(
             def agen_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
                 return scoped_agen(wrapped(*args, **kwargs), nullcontext, tag_it)
 
-            return wrapt.FunctionWrapper(fn, agen_wrapper)  # type: ignore[return-value]
+            return ByReference(fn, agen_wrapper)  # type: ignore[return-value]
         if inspect.iscoroutinefunction(inner):
 
             async def awaited(coro: Any) -> Any:
@@ -556,18 +574,18 @@ def source(
             def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
                 return awaited(wrapped(*args, **kwargs))
 
-            return wrapt.FunctionWrapper(fn, async_wrapper)  # type: ignore[return-value]
+            return ByReference(fn, async_wrapper)  # type: ignore[return-value]
         if inspect.isgeneratorfunction(inner):
 
             def gen_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
                 return scoped_gen(wrapped(*args, **kwargs), nullcontext, tag_it)
 
-            return wrapt.FunctionWrapper(fn, gen_wrapper)  # type: ignore[return-value]
+            return ByReference(fn, gen_wrapper)  # type: ignore[return-value]
 
         def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             return tag_it(wrapped(*args, **kwargs))
 
-        return wrapt.FunctionWrapper(fn, wrapper)  # type: ignore[return-value]
+        return ByReference(fn, wrapper)  # type: ignore[return-value]
 
     return decorator
 

@@ -560,3 +560,34 @@ def test_a_method_guard_passes_allowed_tagged_arguments_and_stops_others() -> No
         assert s.send(pt.tag("555", TWO_FACTOR)) == "ok"
     with pytest.raises(pt.PurposeViolation):
         s.send(pt.tag("555", ADS))
+
+
+@pt.guard(ADS)
+def _pickled_guard(n: int) -> int:
+    return n * 2
+
+
+@pt.source("security.authentication")
+def _pickled_source(n: int) -> str:
+    return "x" * n
+
+
+def test_guarded_and_source_functions_pickle_and_copy_by_reference() -> None:
+    """As plain functions do: what multiprocessing and ProcessPoolExecutor need."""
+    import copy
+    import pickle
+
+    for fn in (_pickled_guard, _pickled_source):
+        for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+            assert pickle.loads(pickle.dumps(fn, proto)) is fn
+        assert copy.copy(fn) is fn and copy.deepcopy(fn) is fn
+    assert pt.tags(pickle.loads(pickle.dumps(_pickled_source))(2)) == pt.tags(
+        pt.tag("x", "security.authentication")
+    )
+
+    @pt.guard(ADS)
+    def local(n: int) -> int:
+        return n
+
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # as for a local function
+        pickle.dumps(local)
