@@ -104,14 +104,36 @@ class RedactTagged:
             exc = sys.exc_info()[1]
         if exc is None:
             return
-        redacted = self._whole(exc)
-        if redacted is _MISSING:
+        # the exceptions the traceback shows: the logged one and the chain behind it
+        chain: list[tuple[BaseException, str]] = []  # (exception, how the next led to it)
+        seen: set[int] = set()
+        e: BaseException | None = exc
+        while e is not None and id(e) not in seen:
+            seen.add(id(e))
+            if e.__cause__ is not None:
+                chain.append((e, _CAUSE))
+                e = e.__cause__
+            elif e.__context__ is not None and not e.__suppress_context__:
+                chain.append((e, _CONTEXT))
+                e = e.__context__
+            else:
+                chain.append((e, ""))
+                e = None
+        redacted = [self._whole(x) for x, _link in chain]
+        if all(r is _MISSING for r in redacted):
             return
-        stack = "".join(traceback.format_tb(exc.__traceback__))
+        parts: list[str] = []
+        for (x, link), r in reversed(list(zip(chain, redacted, strict=True))):
+            stack = "".join(traceback.format_tb(x.__traceback__))
+            if r is _MISSING:
+                last = "".join(traceback.format_exception_only(type(x), x)).rstrip("\n")
+            else:
+                last = f"{type(x).__qualname__}: {r}"
+            parts.append(f"Traceback (most recent call last):\n{stack}{last}")
+            if link:
+                parts.append(link)
         event_dict["exc_info"] = False
-        event_dict["exception"] = (
-            f"Traceback (most recent call last):\n{stack}{type(exc).__qualname__}: {redacted}"
-        )
+        event_dict["exception"] = "".join(parts)
 
     def _text(self, tags: TagSet) -> str:
         purposes = ", ".join(sorted({p for t in tags for p in t.purposes}))
@@ -131,6 +153,9 @@ class RedactTagged:
 
 
 _INF = sys.maxsize
+# what Python prints between chained exceptions (traceback.TracebackException)
+_CAUSE = "\n\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\n\nDuring handling of the above exception, another exception occurred:\n\n"
 _PLACEHOLDER_HELP = (
     "a str template whose only field is {purposes}, e.g. '[tagged: {purposes}]' or '***'"
 )

@@ -321,3 +321,54 @@ def test_a_good_processor_never_loses_the_fields_of_an_event() -> None:
         out = proc(None, "info", {"event": "e", "x": pt.tag("555", P), "n": 1})
     assert out == {"event": "e", "x": "#", "n": 1}
     assert not [e for e in logs if e.get("event") == "purpose_internal_error"]
+
+
+def _rendered(exc_info: Any) -> str:
+    """An event with `exc_info`, through redact_tagged, then format_exc_info."""
+    event = pt.redact_tagged(None, "error", {"event": "failed", "exc_info": exc_info})
+    out = structlog.processors.format_exc_info(None, "error", event)
+    return json.dumps(out)
+
+
+def test_exceptions_chained_behind_the_logged_one_are_redacted() -> None:
+    phone = pt.tag("555-0101", P)
+
+    def explicit() -> None:
+        try:
+            raise ValueError(phone)
+        except ValueError as e:
+            raise RuntimeError("lookup failed") from e
+
+    def implicit() -> None:
+        try:
+            raise KeyError(phone)
+        except KeyError:
+            raise RuntimeError("again")  # noqa: B904 - the implicit chain is the point
+
+    def suppressed() -> None:
+        try:
+            raise ValueError(phone)
+        except ValueError:
+            raise RuntimeError("clean") from None
+
+    for fn, link in (
+        (explicit, "direct cause"),
+        (implicit, "During handling"),
+    ):
+        try:
+            fn()
+        except RuntimeError as exc:
+            text = _rendered(exc)
+            assert "555-0101" not in text and "555" not in text, text
+            assert REDACTED in text and link in text
+            assert "RuntimeError" in text and ("lookup failed" in text or "again" in text)
+            assert fn.__name__ in text  # the tracebacks are kept
+    try:
+        suppressed()
+    except RuntimeError as exc:  # nothing tagged is shown: left to format_exc_info
+        event = pt.redact_tagged(None, "error", {"event": "x", "exc_info": exc})
+        assert event["exc_info"] is exc
+    try:
+        raise RuntimeError("clean")
+    except RuntimeError as exc:
+        assert pt.redact_tagged(None, "error", {"event": "x", "exc_info": exc})["exc_info"] is exc
