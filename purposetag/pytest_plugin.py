@@ -51,6 +51,19 @@ def _option(config: pytest.Config, name: str) -> str | None:
     return str(ini) if ini else None
 
 
+def _config_path(config: pytest.Config) -> str | None:
+    """``--purposetag-config`` as given (relative to where pytest runs), else the ini
+    key relative to the ini file that sets it, wherever pytest is started from."""
+    value = config.getoption("purposetag_config")
+    if value:
+        return str(value)
+    ini = config.getini("purposetag_config")
+    if not ini:
+        return None
+    base = config.inipath.parent if config.inipath is not None else config.rootpath
+    return str(base / str(ini))  # (an absolute path stays as it is)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -62,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--purposetag-mode / purposetag_mode {mode!r}: must be one of enforce, monitor, off"
         )
-    path = _option(config, "purposetag_config")
+    path = _config_path(config)
     import purposetag as pt
 
     if path is not None:
@@ -114,40 +127,11 @@ def purposetag_events() -> Iterator[list[dict[str, Any]]]:
     `pt.configure(logger=...)` set: each event as it was sent, with ``log_level``."""
     from purposetag import _events
 
+    # a real list (every list operation sees the events): purposetag appends each
+    # event it emits, and only those, to the lists in `taps`
     logs: list[dict[str, Any]] = []
     _events.taps.append(logs)
     try:
-        yield _PurposeEvents(logs)
-    finally:
-        _events.taps.remove(logs)
-
-
-class _PurposeEvents(list):  # type: ignore[type-arg]
-    """A view of captured logs holding only purposetag's own events."""
-
-    def __init__(self, logs: list[Any]) -> None:
-        super().__init__()
-        self._logs = logs
-
-    def _current(self) -> list[dict[str, Any]]:
-        return [e for e in self._logs if str(e.get("event", "")).startswith("purpose_")]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._current())
-
-    def __len__(self) -> int:
-        return len(self._current())
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._current()[i]
-
-    def __bool__(self) -> bool:
-        return bool(self._current())
-
-    def __eq__(self, other: object) -> bool:
-        return self._current() == other
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        return repr(self._current())
+        yield logs
+    finally:  # by identity: another tap may be an equal list
+        _events.taps[:] = [t for t in _events.taps if t is not logs]

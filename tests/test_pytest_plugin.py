@@ -115,3 +115,69 @@ def test_b_runs_with_the_session_settings_again():
     )
     result = pytester.runpytest("-q", "-p", "no:randomly")
     result.assert_outcomes(passed=2)
+
+
+def test_the_events_fixture_is_a_list(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import purposetag as pt
+
+@pt.guard("marketing.advertising", mode="monitor")
+def upload(v):
+    return "uploaded"
+
+def test_list_operations(purposetag_events):
+    assert purposetag_events == [] and isinstance(purposetag_events, list)
+    upload(pt.tag("+1 555 0100", "security.authentication"))
+    e = purposetag_events[0]
+    assert e in purposetag_events and purposetag_events.count(e) == 1
+    assert purposetag_events.index(e) == 0 and purposetag_events.copy() == [e]
+    assert list(reversed(purposetag_events)) == [e] and purposetag_events + [] == [e]
+    purposetag_events.clear()
+    assert len(purposetag_events) == 0
+    upload(pt.tag("+1 555 0100", "security.authentication"))
+    assert len(purposetag_events) == 1  # still live after clear()
+"""
+    )
+    pytester.runpytest("-q").assert_outcomes(passed=1)
+
+
+def test_the_plugin_loads_by_its_module_name_too(pytester: pytest.Pytester) -> None:
+    """Installed, it is loaded already: naming it again is not an error."""
+    pytester.makepyfile(
+        """
+def test_fixture_there(purposetag_events):
+    assert purposetag_events == []
+"""
+    )
+    pytester.runpytest("-p", "purposetag.pytest_plugin").assert_outcomes(passed=1)
+    pytester.makeconftest('pytest_plugins = ["purposetag.pytest_plugin"]\n')
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.makeconftest("")
+    disabled = pytester.runpytest("-p", "no:purposetag.pytest_plugin")
+    disabled.assert_outcomes(errors=1)  # switched off: no fixture
+
+
+def test_the_ini_config_path_is_relative_to_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".toml",
+        policy='[compatible]\n"security.authentication" = ["marketing.advertising"]\n',
+    )
+    pytester.makeini("[pytest]\npurposetag_config = policy.toml\n")
+    sub = pytester.mkdir("tests").joinpath("sub")
+    sub.mkdir()
+    sub.joinpath("test_it.py").write_text(
+        """
+import purposetag as pt
+
+@pt.guard("marketing.advertising")
+def upload(v):
+    return "uploaded"
+
+def test_compatible_use_passes():
+    assert upload(pt.tag("+1 555 0100", "security.authentication")) == "uploaded"
+"""
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(sub)
+        pytester.runpytest_inprocess(str(sub)).assert_outcomes(passed=1)
