@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import wrapt
+
 from . import _events, _settings
 from ._errors import PolicyError
 from ._proxy import TaggedValue
@@ -90,6 +92,8 @@ def _index_segment(i: int) -> str:
 
 
 _MEMBER = types.MemberDescriptorType
+_PROXY: type = wrapt.BaseObjectProxy
+_PROXY_TARGET = vars(wrapt.BaseObjectProxy)["__wrapped__"].__get__
 # Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_HAVE_GC: a class made by a class statement
 _HEAP_GC = (1 << 9) | (1 << 14)
 
@@ -236,6 +240,19 @@ class Scanner:
             self.found.append(Finding(tuple(self.path), v._self_tags, v))
             v = v.__wrapped__
             t = type(v)
+        elif issubclass(t, _PROXY):
+            # another library's wrapt proxy (tracing, instrumentation): what it wraps,
+            # read through the C base's own getter
+            if depth >= self.max_depth:
+                self._limit("max_depth")
+                return
+            self.path.append(".__wrapped__")
+            try:
+                self._visit(_PROXY_TARGET(v), depth + 1)
+            except Exception:  # (a proxy whose object was never set: ValueError)
+                pass
+            self.path.pop()
+            return
         if t in ATOMIC:
             return
         if issubclass(t, _OPAQUE):

@@ -132,6 +132,23 @@ def test_an_attribute_dict_of_a_dict_subclass_is_read() -> None:
     assert paths(AttrDict(name="ada", phone=t())) == ["args[0]['phone']"]  # once
 
 
+def test_objects_inside_other_libraries_wrapt_proxies() -> None:
+    import wrapt
+
+    class Traced(wrapt.ObjectProxy):  # type: ignore[misc]
+        @property
+        def __wrapped__(self) -> Any:  # a subclass's own attribute is not asked
+            raise AssertionError("user code ran")
+
+    phone = t("+1 555 0100")
+    assert paths(wrapt.ObjectProxy(phone)) == ["args[0].__wrapped__"]
+    assert paths([wrapt.ObjectProxy({"k": phone})]) == ["args[0][0].__wrapped__['k']"]
+    assert paths(Traced(Contact("ada", phone))) == ["args[0].__wrapped__.phone"]
+    assert paths(wrapt.ObjectProxy("plain")) == []
+    assert pt.is_tagged(wrapt.ObjectProxy(phone))
+    assert not pt.allows(wrapt.ObjectProxy(phone), "marketing")
+
+
 def test_subclassed_containers_read_storage_not_overrides() -> None:
     class Sneaky(dict):  # type: ignore[type-arg]
         def items(self) -> Any:
