@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import _compat
 from ._api import allows, declassify, is_tagged, ranges, tag, tags, untag
 from ._config import load_config
 from ._context import mode, processing
@@ -20,6 +21,8 @@ from ._redact import RedactTagged, redact_tagged
 from ._settings import configure
 from ._tags import Tag
 from ._tainted import TaintedBytes, TaintedStr
+
+_compat.install()  # pathlib (3.11, 3.12) refused tagged path components
 
 try:
     __version__ = version("purposetag")

@@ -1,0 +1,62 @@
+"""Standard-library code that refuses tagged strings, made to accept them.
+
+``pathlib`` (Python 3.11 and 3.12) interns each path component with
+``sys.intern``, which takes only an exact ``str``: CPython casts the arguments
+with ``str(arg)`` first ("Force-cast str subclasses to str", bpo-21127), but a
+`TaintedStr` keeps its class through ``str()``, so ``Path(tagged)`` and
+``Path("/srv") / tagged`` raised ``TypeError``.  The component parser gets an
+exact copy of a tagged argument instead, as CPython means it to: the path itself
+carries no tags (a ``pathlib`` path is not a string; see the README).
+
+Applied once, when purposetag is imported; a CPython whose ``pathlib`` is shaped
+otherwise (3.13 accepts tagged strings) is left as it is.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ._accel import fast
+from ._tainted import TaintedStr
+
+
+def _exact(value: Any) -> Any:
+    return str.__str__(value) if type(value) is TaintedStr else value
+
+
+def _parse_parts(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """3.11: ``_Flavour.parse_parts(self, parts)``."""
+
+    def parse_parts(self: Any, parts: Any) -> Any:
+        return orig(self, [_exact(p) for p in parts])
+
+    parse_parts.__wrapped__ = orig  # type: ignore[attr-defined]
+    # with the C accelerator, a list of plain strings goes straight to the original
+    return fast(parse_parts, fast=orig, check_from=1)
+
+
+def _parse_path(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """3.12: the classmethod ``PurePath._parse_path(cls, path)``."""
+
+    def parse_path(cls: Any, path: Any) -> Any:
+        return orig(cls, _exact(path))
+
+    parse_path.__wrapped__ = orig  # type: ignore[attr-defined]
+    return fast(parse_path, fast=orig, check_from=1)
+
+
+def install() -> None:
+    if sys.version_info < (3, 12):
+        flavour: Any = getattr(pathlib, "_Flavour", None)
+        orig = vars(flavour).get("parse_parts") if flavour is not None else None
+        if callable(orig) and not hasattr(orig, "__wrapped__"):
+            flavour.parse_parts = _parse_parts(orig)
+    elif sys.version_info < (3, 13):
+        method = vars(pathlib.PurePath).get("_parse_path")
+        if isinstance(method, classmethod) and not hasattr(method.__func__, "__wrapped__"):
+            pathlib.PurePath._parse_path = classmethod(  # type: ignore[attr-defined]
+                _parse_path(method.__func__)
+            )
