@@ -217,3 +217,28 @@ def test_tagging_wrappers_run_no_subclass_code_and_give_arguments_back() -> None
     assert html.unescape(lst) is lst
     tagged = [pt.tag("a", P)]
     assert html.unescape(tagged) is tagged  # not a tagged copy of it
+
+
+def test_the_hash_classes_stay_usable_as_classes() -> None:
+    """``blake2b``/``blake2s`` are classes in hashlib (the others are functions): their
+    constants, isinstance, issubclass, repr, pickling and signature hold."""
+    import copy
+    import inspect
+    import pickle
+
+    for name in ("blake2b", "blake2s"):
+        patched = getattr(hashlib, name)
+        cls = _patching.original(hashlib, name)
+        assert isinstance(cls, type)
+        for const in ("SALT_SIZE", "PERSON_SIZE", "MAX_KEY_SIZE", "MAX_DIGEST_SIZE"):
+            assert getattr(patched, const) == getattr(cls, const)
+        h = patched(pt.tag(b"bob@x.io", P), digest_size=16, salt=b"s" * patched.SALT_SIZE)
+        assert isinstance(h, patched)
+        assert not isinstance(hashlib.sha256(), patched) and not isinstance("x", patched)
+        assert issubclass(cls, patched) and not issubclass(int, patched)
+        assert pt.tags(h.hexdigest()) == pt.tags(pt.tag(b"x", P))
+        assert h.hexdigest() == cls(b"bob@x.io", digest_size=16, salt=b"s" * cls.SALT_SIZE).hexdigest()
+        assert repr(patched) == repr(cls) and patched.__name__ == cls.__name__
+        assert patched.__doc__ == cls.__doc__
+        assert pickle.loads(pickle.dumps(patched)) is patched and copy.deepcopy(patched) is patched
+        assert inspect.signature(patched) == inspect.signature(cls)

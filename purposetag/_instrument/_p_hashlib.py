@@ -202,6 +202,43 @@ def _pair_tags(key: Any, msg: Any) -> TagSet | None:
     return _tags_or_none((key, msg), {})
 
 
+class _HashClass:
+    """Stands for a hash *class* of ``hashlib`` (``blake2b``, ``blake2s``; the others
+    are functions): called, it makes a tagged hash like the other constructors;
+    ``isinstance``/``issubclass`` and the class's constants (``SALT_SIZE``, ...)
+    answer as the class does."""
+
+    def __init__(self, ctor: Callable[..., Any], cls: type) -> None:
+        self._ctor = ctor
+        self._cls = cls
+        self.__wrapped__ = cls
+        self.__doc__ = cls.__doc__
+        self.__name__ = cls.__name__
+        self.__qualname__ = cls.__qualname__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._ctor(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # (only names not found on the object)
+        return getattr(self._cls, name)
+
+    def __instancecheck__(self, obj: Any) -> bool:
+        if type(obj) is TaggedHash or (_CHash is not None and type(obj) is _CHash):
+            obj = obj._h
+        return isinstance(obj, self._cls)
+
+    def __subclasscheck__(self, sub: type) -> bool:
+        return issubclass(sub, self._cls)
+
+    def __repr__(self) -> str:
+        return repr(self._cls)
+
+    def __reduce_ex__(self, protocol: Any) -> str:
+        # by reference, as the class pickles: ``hashlib.<name>`` when loaded
+        name: str = self.__qualname__
+        return name
+
+
 def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
     """``_hashlib.hmac_new``, which ``hmac.HMAC`` (``hmac.new``, and the class used
     directly) builds its OpenSSL HMAC with: a `TaggedHash` whose tags are the key's
@@ -260,7 +297,8 @@ def apply() -> None:
     for name in _CONSTRUCTORS:
         fn = getattr(hashlib, name, None)
         if fn is not None:
-            patch(hashlib, name, _constructor(fn))
+            ctor = _constructor(fn)
+            patch(hashlib, name, _HashClass(ctor, fn) if isinstance(fn, type) else ctor)
     patch(hashlib, "new", _constructor(hashlib.new))
     patch(hashlib, "pbkdf2_hmac", tagging_wrapper(hashlib.pbkdf2_hmac, "hashlib.pbkdf2_hmac"))
     if hasattr(hashlib, "scrypt"):
