@@ -429,3 +429,22 @@ def test_csv_writer_copies_and_pickles_as_the_original_does_not() -> None:
     mine = csv.writer(io.StringIO())
     for how in (copy.copy, copy.deepcopy, pickle.dumps):
         assert error(mine, how) == error(orig, how)
+
+
+def test_urlsplit_cache_never_hands_one_callers_tags_to_another() -> None:
+    url = "https://example.com/reset?email=ada@example.com"
+    first = urllib.parse.urlsplit(pt.tag(url, P))
+    second = urllib.parse.urlsplit(pt.tag(url, "marketing.email"))
+    plain = urllib.parse.urlsplit(url)
+    assert first == second == plain
+    assert pt.tags(first.query) == TAGS
+    assert pt.tags(second.query) == pt.tags(pt.tag("x", "marketing.email"))
+    assert pt.allows(second.query, "marketing.email")
+    assert not any(pt.is_tagged(part) for part in plain)
+    # the lru_cache API is still there: urllib.parse.clear_cache() calls it
+    urllib.parse.clear_cache()
+    info = urllib.parse.urlsplit.cache_info()  # type: ignore[attr-defined]
+    assert info.currsize == 0
+    urllib.parse.urlsplit(url)
+    assert urllib.parse.urlsplit.cache_info().currsize == 1  # type: ignore[attr-defined]
+    assert urllib.parse.urlsplit.cache_parameters()["typed"]  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
-from .._tainted import join_tagged
+from .._tainted import TaintedBytes, TaintedStr, join_tagged
 from ._codepatch import clone, inject
 from ._patching import all_plain, fallback, patch, tag_deep, tagging_wrapper, tags_in
 
@@ -173,6 +173,36 @@ def _fill_method(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fill
 
 
+def _exact(value: Any) -> Any:
+    t = type(value)
+    if t is TaintedStr:
+        return str.__str__(value)
+    if t is TaintedBytes:
+        return bytes(value)
+    return value
+
+
+def _cached(fn: Any, where: str) -> Callable[..., Any]:
+    """`tagging_wrapper` for an ``lru_cache``-d function (``urlsplit``).  The cache
+    sees exact copies of tagged text: it keys on equal text, so a result computed for
+    one caller's tagged string came back, with those tags, to the next caller of the
+    same text with other purposes.  The result is tagged per call.  The cache's own
+    API (``cache_clear``, which ``urllib.parse.clear_cache`` calls, ``cache_info``,
+    ``cache_parameters``) stays on the function."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*map(_exact, args), **{k: _exact(v) for k, v in kwargs.items()})
+
+    functools.update_wrapper(call, fn)
+    slow = tagging_wrapper(call, where)
+    out = fast(getattr(slow, "_pt_slow", slow), fast=fn)  # plain calls: the cached function
+    out.__wrapped__ = fn  # type: ignore[attr-defined]
+    for name in ("cache_info", "cache_clear", "cache_parameters"):
+        if hasattr(fn, name):
+            setattr(out, name, getattr(fn, name))
+    return out
+
+
 def apply() -> None:
     for module, names in _FUNCTIONS.items():
         modname = getattr(module, "__name__", "?")
@@ -183,7 +213,8 @@ def apply() -> None:
             data = _IN_PLACE.get((module, name))
             where = f"{modname}.{name}"
             if data is None or not inject(fn, data, tagging_wrapper(clone(fn), where)):
-                patch(module, name, tagging_wrapper(fn, where))
+                cached = hasattr(fn, "cache_clear")
+                patch(module, name, _cached(fn, where) if cached else tagging_wrapper(fn, where))
     tw = textwrap.TextWrapper
     patch(tw, "wrap", _wrapper_method(tw.__dict__["wrap"], "textwrap.TextWrapper.wrap"))
     patch(tw, "fill", _fill_method(tw.__dict__["fill"]))
