@@ -18,10 +18,13 @@ the value it came from.
 
 from __future__ import annotations
 
+import collections as _col
+import gc as _gc
 import operator
 import re
 import string
 import sys
+from abc import ABCMeta as _ABCMeta
 from typing import Any
 
 from . import _ranges as R
@@ -52,11 +55,77 @@ def _args(values: tuple[Any, ...]) -> tuple[Any, ...]:
     return values if type(values) is tuple else tuple(tuple.__iter__(values))
 
 
-def deep_union(value: Any, depth: int = 8) -> TagSet:
-    """Tags anywhere in `value`: carriers, and the common containers.
+# --- deep_union: every tag inside a value ------------------------------------
 
-    Containers are read with the base types' own iterators, so a subclass's
-    ``__iter__``/``items`` never runs (the plain operation would not call it).
+_LEAVES = frozenset({str, bytes, int, float, bool, type(None), complex})
+_MAPPINGPROXY = type(type.__dict__)
+_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
+_BUILT_IN = (dict, list, tuple, set, frozenset, _col.deque, *_VIEWS)
+_CLASS_DICT = type.__dict__["__dict__"].__get__  # a class's own namespace, no metaclass hooks
+_NOTHING: Any = object()
+
+
+def _own_attribute(value: Any, t: type, name: str) -> Any:
+    """The instance attribute `name` of `value` (``data`` of a UserDict, ``maps`` of
+    a ChainMap), or `_NOTHING`: read only when no class of `t` defines the name,
+    since a property or other descriptor there would be code of the application."""
+    for cls in type.__dict__["__mro__"].__get__(t):
+        if name in _CLASS_DICT(cls):
+            return _NOTHING
+    try:
+        return object.__getattribute__(value, name)  # the instance's own storage
+    except AttributeError:
+        return _NOTHING
+
+
+def _contents(value: Any, t: type) -> Any:
+    """What `deep_union` looks into in a `value` of type `t`, read from storage (the
+    base types' own iterators, the attribute holding the data), so that no
+    ``__iter__``/``items``/``__getitem__``/property of a subclass runs; None when
+    `value` is not a container it knows."""
+    if t is list or t is tuple:
+        return value
+    if issubclass(t, _BUILT_IN):
+        if issubclass(t, dict):
+            return (*dict.keys(value), *dict.values(value))
+        if issubclass(t, list):
+            return tuple(list.__iter__(value))
+        if issubclass(t, tuple):
+            return tuple(tuple.__iter__(value))
+        if issubclass(t, set):
+            return tuple(set.__iter__(value))
+        if issubclass(t, frozenset):
+            return tuple(frozenset.__iter__(value))
+        if issubclass(t, _col.deque):
+            return tuple(_col.deque.__iter__(value))
+        return tuple(value)  # a dict view: iterated in C over the dict's storage
+    if t is _MAPPINGPROXY:
+        # the mapping it shows; reading through the proxy would call that mapping's
+        # own (maybe overridden) keys()/values()
+        return _gc.get_referents(value)
+    if isinstance(t, _ABCMeta):  # UserDict, UserList, UserString, ChainMap and subclasses
+        mro = type.__dict__["__mro__"].__get__(t)
+        if _col.ChainMap in mro:
+            name = "maps"
+        elif _col.UserDict in mro or _col.UserList in mro or _col.UserString in mro:
+            name = "data"
+        else:
+            return None
+        held = _own_attribute(value, t, name)
+        return None if held is _NOTHING else (held,)
+    return None
+
+
+def deep_union(value: Any) -> TagSet:
+    """Tags anywhere in `value`: carriers, and the containers of the standard library
+    (list, tuple, set, frozenset, dict and their subclasses, dict views, deque,
+    ChainMap, UserDict, UserList, UserString, mappingproxy), at any depth.
+
+    Containers are read from their storage (see `_contents`), so no code of the
+    application runs (the plain operation would not call it).  Each container is
+    looked into once (cycles and shared parts cost nothing more), and there is no
+    depth or size limit, so no tag is ever left out: like the operation whose
+    result gets the tags, the walk makes one pass over the data.
     """
     t = type(value)
     if t is TaintedStr or t is TaintedBytes:
@@ -64,26 +133,32 @@ def deep_union(value: Any, depth: int = 8) -> TagSet:
     if t is str or t is bytes or t is int or t is float or t is bool or value is None:
         return _EMPTY
     if issubclass(t, _proxy.TaggedValue):
-        inner = deep_union(value.__wrapped__, depth - 1) if depth > 0 else _EMPTY
+        inner = deep_union(value.__wrapped__)
         return intern_tags(value._self_tags | inner) if inner else value._self_tags
-    if depth <= 0:
+    items = _contents(value, t)
+    if items is None or _all_plain(map(type, items)):  # the common case, decided in C
         return _EMPTY
-    if issubclass(t, list):
-        items: Any = list.__iter__(value)
-    elif issubclass(t, tuple):
-        items = tuple.__iter__(value)
-    elif issubclass(t, set):
-        items = set.__iter__(value)
-    elif issubclass(t, frozenset):
-        items = frozenset.__iter__(value)
-    elif issubclass(t, dict):
-        items = (*dict.keys(value), *dict.values(value))
-    else:
-        return _EMPTY
-    items = tuple(items)
-    if _all_plain(map(type, items)):  # the common case, decided in C
-        return _EMPTY
-    return R.union_all(deep_union(v, depth - 1) or None for v in items)
+    stack = list(items)
+    seen = {id(value): value}  # (holding what it keys: ids stay unique)
+    found: list[Any] = []
+    pop, push = stack.pop, stack.extend
+    tagged_value = _proxy.TaggedValue
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is TaintedStr or t is TaintedBytes:
+            found.append(v._pt_ranges)
+        elif t in _LEAVES:
+            continue
+        elif issubclass(t, tagged_value):
+            found.append(v._self_tags)
+            stack.append(v.__wrapped__)
+        elif id(v) not in seen:
+            items = _contents(v, t)
+            if items is not None:
+                seen[id(v)] = v
+                push(items)
+    return R.union_all(found)
 
 
 def _internal(where: str, exc: Exception) -> None:

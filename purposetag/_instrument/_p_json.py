@@ -1,40 +1,56 @@
 """``json``: ``dumps``/``dump`` keep each string's tags at its place in the output,
-``loads``/``load`` give every string (keys too) the input's tags."""
+``loads``/``load`` give every string (keys too) the input's tags.
+
+What the application gets is what the original gives: ``dump`` writes the chunks
+the original writes, through the same calls of the encoder's methods, and
+``loads`` with an ``object_hook``/``object_pairs_hook`` hands the hook the object
+with its strings already tagged, so whatever the hook makes (its types, its
+structure) is exactly the original's.
+"""
 
 from __future__ import annotations
 
 import json
 import json.encoder as _enc
+import types
 from collections.abc import Callable
 from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
-from .._proxy import TaggedValue
+from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
-from .._tainted import _rng, join_tagged, mk_str
+from .._tags import intern_tags
+from .._tainted import TaintedStr, _rng, join_tagged, mk_str
 from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 
 _INF = float("inf")
+_str_new = str.__new__
 
 
 def _tagging_encoder(
-    base: Callable[[str], str], empty: list[TagSet]
+    base: Callable[[str], str], empty: list[TagSet] | None, where: str
 ) -> Callable[[str], str]:
     """`base` (the string encoder) keeping each string's tags on its characters; the
-    tags of empty strings, which have no characters to carry them, go to `empty`."""
+    tags of empty strings, which have no characters to carry them, go to `empty`
+    (when given).  A failure of ours gives `base`'s text and the internal-error event."""
 
     def encode(s: str) -> str:
         out = base(s)
         r = _rng(s)
         if r is None:
             return out
-        if not s:
-            empty.append(R.union(r))
+        try:
+            if not s:
+                if empty is not None:
+                    empty.append(R.union(r))
+                return out
+            n = len(out)
+            inner: Any = r if n == len(s) + 2 else R.union(r)
+            return mk_str(out, R.build(((1, None, 0), (n - 2, inner, 0), (1, None, 0)), n))
+        except Exception as exc:
+            fallback(where, exc)
             return out
-        n = len(out)
-        inner: Any = r if n == len(s) + 2 else R.union(r)
-        return mk_str(out, R.build(((1, None, 0), (n - 2, inner, 0), (1, None, 0)), n))
 
     return encode
 
@@ -76,7 +92,7 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     iterencode = _enc._make_iterencode(  # type: ignore[attr-defined]
         {} if encoder.check_circular else None,
         encoder.default,
-        _tagging_encoder(base, empty),
+        _tagging_encoder(base, empty, "json.dumps"),
         indent,
         _floatstr(encoder.allow_nan),
         encoder.key_separator,
@@ -189,37 +205,267 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     return fast(dumps, fast=orig)
 
 
-def _dump(orig: Callable[..., None], dumps: Callable[..., str]) -> Callable[..., None]:
-    def dump(obj: Any, fp: Any, **kw: Any) -> None:
+def _dump_encoder(
+    skipkeys: Any = False,
+    ensure_ascii: Any = True,
+    check_circular: Any = True,
+    allow_nan: Any = True,
+    cls: Any = None,
+    indent: Any = None,
+    separators: Any = None,
+    default: Any = None,
+    sort_keys: Any = False,
+    **kw: Any,
+) -> Any:
+    """The encoder `json.dump` uses for these arguments: its own test and call."""
+    if (
+        not skipkeys
+        and ensure_ascii
+        and check_circular
+        and allow_nan
+        and cls is None
+        and indent is None
+        and separators is None
+        and default is None
+        and not sort_keys
+        and not kw
+    ):
+        return json._default_encoder  # type: ignore[attr-defined]
+    if cls is None:
+        cls = json.JSONEncoder
+    return cls(
+        skipkeys=skipkeys,
+        ensure_ascii=ensure_ascii,
+        check_circular=check_circular,
+        allow_nan=allow_nan,
+        indent=indent,
+        separators=separators,
+        default=default,
+        sort_keys=sort_keys,
+        **kw,
+    )
+
+
+def _tagging_iterencode() -> Callable[[Any, Any], Any] | None:
+    """``JSONEncoder.iterencode`` -- its own code, so its chunks and its calls are
+    the running Python's -- reading string encoders that keep each string's tags
+    on its characters; None if its code does not read them by those names."""
+    fn = json.JSONEncoder.iterencode
+    code = fn.__code__
+    names = ("encode_basestring_ascii", "encode_basestring")
+    if not all(n in code.co_names for n in names) or fn.__closure__:
+        return None
+    namespace = dict(fn.__globals__)
+    for n in names:
+        namespace[n] = _tagging_encoder(namespace[n], None, "json.dump")
+    new = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    return new
+
+
+def _own_default(encoder: Any) -> bool:
+    """Does `encoder` turn values into JSON with a `default()` other than JSONEncoder's
+    (which only raises)?  Its output may carry tags the strings do not show."""
+    if type(encoder).default is not json.JSONEncoder.default:
+        return True
+    try:
+        return "default" in vars(encoder)
+    except TypeError:  # no __dict__
+        return False
+
+
+def _tagged_dump(obj: Any, fp: Any, tags: TagSet, kw: dict[str, Any]) -> None:
+    """`json.dump` of a tagged `obj`: the encoder the original makes, its
+    ``iterencode`` chunks written one by one as the original writes them, with each
+    string's tags on its characters -- or, when that cannot be known (an encoder
+    with its own ``iterencode`` or ``default``, a proxied value, which is encoded as
+    the value underneath as `json.dumps` does), every chunk carrying every tag."""
+    try:
+        proxied = _has_proxy(obj, 0)
+    except Exception as exc:
+        fallback("json.dump", exc)
+        proxied = False
+    if proxied:
+        obj = _unproxy(obj, 0)
+    encoder = _dump_encoder(**kw)
+    iterencode = encoder.iterencode  # the one look-up the original makes
+    placed: Callable[[Any, Any], Any] | None = None
+    if (
+        not proxied
+        and type(iterencode) is types.MethodType
+        and iterencode.__func__ is json.JSONEncoder.iterencode
+        and iterencode.__self__ is encoder
+        and not _own_default(encoder)
+    ):
         try:
-            tagged = has_tags(obj) and bool(tags_in(obj))
+            placed = _tagging_iterencode()
         except Exception as exc:
             fallback("json.dump", exc)
-            tagged = False
-        if not tagged:
-            return orig(obj, fp, **kw)
+    if placed is not None:
+        for chunk in placed(encoder, obj):
+            fp.write(chunk)
+        return
+    for chunk in iterencode(obj):
+        if isinstance(chunk, str):
+            try:
+                chunk = tag_result(chunk, tags)
+            except Exception as exc:
+                fallback("json.dump", exc)
+        fp.write(chunk)
+
+
+def _dump(orig: Callable[..., None]) -> Callable[..., None]:
+    def dump(obj: Any, fp: Any, **kw: Any) -> None:
         try:
-            text = dumps(obj, **kw)
-        except Exception:  # let the original raise (and partly write) exactly as it would
+            tags = tags_in(obj) if has_tags(obj) else None
+        except Exception as exc:
+            fallback("json.dump", exc)
+            tags = None
+        if not tags:
             return orig(obj, fp, **kw)
-        fp.write(text)
-        return None
+        return _tagged_dump(obj, fp, tags, kw)
 
     dump.__doc__ = orig.__doc__
     dump.__wrapped__ = orig  # type: ignore[attr-defined]
     return dump
 
 
+class _HookTagger:
+    """Tags for a document parsed with ``object_hook``/``object_pairs_hook``: the
+    user's hook is handed the dict (or pairs) with every string already tagged --
+    keys, values, and the strings of the arrays inside it -- so whatever it builds
+    from them (an ``AttrDict``, a frozen mapping, a set, a ``SimpleNamespace``) is
+    exactly what the original builds, with tagged strings; what it returns is not
+    looked into again.  `outside` then tags what no hook saw (a top-level string or
+    array).  Arrays are tagged in place: they are the parser's own fresh lists."""
+
+    __slots__ = ("keys", "made", "tags")
+
+    def __init__(self, tags: TagSet) -> None:
+        self.tags = tags
+        self.keys: dict[str, str] = {}  # one tagged key per key text, as the parser shares
+        self.made: dict[int, Any] = {}  # lists the hooks returned (held: ids stay unique)
+
+    def _str(self, s: str) -> str:
+        o: Any = _str_new(TaintedStr, s)
+        o._pt_ranges = self.tags
+        return o  # type: ignore[no-any-return]
+
+    def _key(self, k: Any) -> Any:
+        if type(k) is not str:
+            return k
+        tk = self.keys.get(k)
+        if tk is None:
+            tk = self.keys[k] = self._str(k)
+        return tk
+
+    def _value(self, v: Any) -> Any:
+        t = type(v)
+        if t is str:
+            return self._str(v)
+        if t is list and id(v) not in self.made:
+            self._array(v)
+        return v  # numbers, constants, what a hook made
+
+    def _array(self, root: list[Any]) -> None:
+        made = self.made
+        stack = [root]
+        while stack:
+            items = stack.pop()
+            for i, v in enumerate(items):
+                t = type(v)
+                if t is str:
+                    items[i] = self._str(v)
+                elif t is list and id(v) not in made:
+                    stack.append(v)
+
+    def _made(self, res: Any) -> Any:
+        if type(res) is list:
+            self.made[id(res)] = res
+        return res
+
+    def parse_hook(self, hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``parse_float``/``parse_int``/``parse_constant``: what it makes is its own."""
+
+        def noting_hook(text: Any) -> Any:
+            return self._made(hook(text))
+
+        return noting_hook
+
+    def object_hook(self, hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def tagging_hook(d: Any) -> Any:
+            try:
+                d = {self._key(k): self._value(v) for k, v in dict.items(d)}
+            except Exception as exc:
+                fallback("json.loads", exc)
+            return self._made(hook(d))
+
+        return tagging_hook
+
+    def object_pairs_hook(self, hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def tagging_hook(pairs: Any) -> Any:
+            try:
+                pairs = [(self._key(k), self._value(v)) for k, v in pairs]
+            except Exception as exc:
+                fallback("json.loads", exc)
+            return self._made(hook(pairs))
+
+        return tagging_hook
+
+    def outside(self, res: Any) -> Any:
+        t = type(res)
+        if t is str:
+            return self._str(res)
+        if t is list and id(res) not in self.made:
+            self._array(res)
+        return res
+
+
+def _loads_hooked(orig: Callable[..., Any], s: Any, tags: TagSet, kw: dict[str, Any]) -> Any:
+    """`json.loads` with hooks of a tagged `s` (see `_HookTagger`)."""
+    tagger = None
+    try:
+        tagger = _HookTagger(intern_tags(tags))
+        hooked = dict(kw)
+        if kw.get("object_hook") is not None:
+            hooked["object_hook"] = tagger.object_hook(kw["object_hook"])
+        if kw.get("object_pairs_hook") is not None:
+            hooked["object_pairs_hook"] = tagger.object_pairs_hook(kw["object_pairs_hook"])
+        for name in ("parse_float", "parse_int", "parse_constant"):
+            if kw.get(name) is not None:
+                hooked[name] = tagger.parse_hook(kw[name])
+    except Exception as exc:
+        fallback("json.loads", exc)
+        tagger = None
+    if tagger is None:
+        return orig(s, **kw)
+    res = orig(s, **hooked)
+    try:
+        return tagger.outside(res)
+    except Exception as exc:
+        fallback("json.loads", exc)
+    return res
+
+
 def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
     def loads(s: Any, **kw: Any) -> Any:
-        res = orig(s, **kw) if kw else orig(s)
         t = type(s)
         if t is str or t is bytes:
-            return res
+            return orig(s, **kw) if kw else orig(s)
         try:
             tags = tags_in(s)
-            if tags:
-                return tag_deep(res, tags)
+        except Exception as exc:
+            fallback("json.loads", exc)
+            tags = None
+        if not tags:
+            return orig(s, **kw) if kw else orig(s)
+        if kw and (kw.get("object_hook") is not None or kw.get("object_pairs_hook") is not None):
+            cls = kw.get("cls")
+            if cls is None or cls is json.JSONDecoder:  # a decoder of yours may use them otherwise
+                return _loads_hooked(orig, s, tags, kw)
+        res = orig(s, **kw) if kw else orig(s)
+        try:
+            return tag_deep(res, tags)
         except Exception as exc:
             fallback("json.loads", exc)
         return res
@@ -232,6 +478,6 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
 def apply() -> None:
     dumps = _dumps(json.dumps)
     patch(json, "dumps", dumps)
-    patch(json, "dump", _dump(json.dump, dumps))
+    patch(json, "dump", _dump(json.dump))
     # json.load() calls the module's loads(), so it is covered through it
     patch(json, "loads", _loads(json.loads))

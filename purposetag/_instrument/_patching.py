@@ -9,6 +9,7 @@ the internal-error event.
 
 from __future__ import annotations
 
+import collections
 import types
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from .._accel import fast
 from .._formatting import deep_union
 from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
+from .._scan import _layout
 from .._tags import intern_tags
 from .._tainted import TaintedBytes, TaintedStr
 from . import _codepatch
@@ -105,6 +107,8 @@ def has_tags(value: Any, depth: int = 32) -> bool:
 
     Exact dicts, lists and tuples (a JSON document, a row, an argument tuple) are
     walked in loops that look at nothing but the type of a plain string or number.
+    Below `depth` levels, and for every type the loops do not know, the answer is
+    `tags_in`'s, which has no limit: a limit never turns into "no tags".
     """
     t = type(value)
     if t is dict and depth > 0:
@@ -129,7 +133,7 @@ def has_tags(value: Any, depth: int = 32) -> bool:
     if t is TaintedStr or t is TaintedBytes or t is TaggedValue:
         return True
     if depth <= 0:
-        return False
+        return bool(deep_union(value))  # deeper: the walk without a depth limit
     if t is list or t is tuple:
         for v in value:
             tv = type(v)
@@ -152,12 +156,14 @@ def has_tags(value: Any, depth: int = 32) -> bool:
             if tv is not str and tv not in _PLAIN and has_tags(v, depth - 1):
                 return True
         return False
-    return isinstance(value, TaggedValue)
+    # proxies, and the containers only `deep_union` knows (deque, ChainMap, UserDict...)
+    return bool(deep_union(value))
 
 
-def tags_in(value: Any, depth: int = 32) -> TagSet:
-    """Tags anywhere in `value` (carriers and containers); empty fast for plain values."""
-    return deep_union(value, depth)
+def tags_in(value: Any) -> TagSet:
+    """Tags anywhere in `value` (carriers and containers, at any depth); empty fast
+    for plain values."""
+    return deep_union(value)
 
 
 def args_tags(args: tuple[Any, ...], kwargs: dict[str, Any]) -> TagSet:
@@ -229,22 +235,114 @@ def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
         return o
     if t in _SCALARS:
         return value
-    if isinstance(value, str | bytes):
+    if isinstance(value, str | bytes) or issubclass(t, TaggedValue):
         return tag_result(value, tags)
-    if isinstance(value, dict):
-        new = value.copy()
-        new.clear()
-        for k, v in value.items():
-            new[_tag_deep(k, tags, keys)] = _tag_deep(v, tags, keys)
-        return new
-    if isinstance(value, list):
-        return [_tag_deep(v, tags, keys) for v in value]
-    if isinstance(value, tuple):
-        items = [_tag_deep(v, tags, keys) for v in value]
-        if hasattr(t, "_make"):
-            return t._make(items)
-        return tuple(items)
+    # Other containers keep their type: a new instance of it (the value given is
+    # never changed) holding the tagged items, with the old one's attributes.  They
+    # are read and filled through the methods of their nearest built-in base, never
+    # through a subclass's own items(), __iter__, __setitem__, copy() or constructor.
+    if issubclass(t, dict):
+        before: list[Any] = []
+        after: list[Any] = []
+        for k, v in dict.items(value):  # keys and values in turn
+            before.append(k)
+            before.append(v)
+            after.append(_tag_deep(k, tags, keys))
+            after.append(_tag_deep(v, tags, keys))
+        if not _changed(before, after):
+            return value
+        return _rebuilt(t, value, list(zip(after[::2], after[1::2], strict=True)))
+    if issubclass(t, list | tuple):
+        before = list(list.__iter__(value) if issubclass(t, list) else tuple.__iter__(value))
+        after = [_tag_deep(v, tags, keys) for v in before]
+        if not _changed(before, after):
+            return value
+        return tuple(after) if t is tuple else _rebuilt(t, value, after)
+    if issubclass(t, set | frozenset):
+        before = list(set.__iter__(value) if issubclass(t, set) else frozenset.__iter__(value))
+        after = [_tag_deep(v, tags, keys) for v in before]
+        if not _changed(before, after):
+            return value
+        items = set(value)  # a copy of the hash table: the items are not hashed again
+        for a, b in zip(before, after, strict=True):
+            if a is not b:
+                items.discard(a)
+                items.add(b)
+        if t is set:
+            return items
+        return frozenset(items) if t is frozenset else _rebuilt(t, value, items)
     return value
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+
+
+def _filler(setitem: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any], None]:
+    def fill(mapping: Any, pairs: Any) -> None:
+        for k, v in pairs:
+            setitem(mapping, k, v)
+
+    return fill
+
+
+# how `_rebuilt` fills a new instance, per built-in base
+_FILLED: dict[type, Callable[[Any, Any], None]] = {
+    dict: _filler(dict.__setitem__),
+    collections.OrderedDict: _filler(collections.OrderedDict.__setitem__),  # keeps its order
+    collections.defaultdict: _filler(dict.__setitem__),
+    list: list.extend,
+    set: set.update,
+}
+_DEFAULT_FACTORY = collections.defaultdict.__dict__["default_factory"]
+
+
+def _builtin_base(t: type) -> Any:
+    """The first class of `t`'s MRO that is not a Python class: `dict` for an
+    ``AttrDict``, ``OrderedDict`` for a subclass of it, `t` itself for a C type."""
+    for cls in type.__dict__["__mro__"].__get__(t):
+        if not cls.__flags__ & _HEAPTYPE:
+            return cls
+    return object  # pragma: no cover - object is in every MRO
+
+
+def _changed(old: list[Any], new: list[Any]) -> bool:
+    """Did tagging give any item other than the one it was?"""
+    return any(a is not b for a, b in zip(old, new, strict=True))
+
+
+def _rebuilt(t: type, old: Any, items: Any) -> Any:
+    """A new instance of `t` (a container type other than exact dict, list, tuple,
+    set) holding `items` (for a mapping, its pairs), made as ``base.__new__(t)`` and
+    filled through `base`'s methods, or ``base.__new__(t, items)`` for a tuple or a
+    frozenset (what ``namedtuple._make`` does), so that no ``__new__``/``__init__``/
+    ``__setitem__`` of the class runs; with `old`'s attributes (its ``__dict__``,
+    shallow-copied -- an ``AttrDict``'s, which is itself, is the new one itself --,
+    its slots, a defaultdict's ``default_factory``).  `old` itself when `t` is built on
+    a C container type this does not know (its C state could not be copied)."""
+    base = _builtin_base(t)
+    new: Any
+    if base is tuple or base is frozenset:
+        new = base.__new__(t, items)
+    elif base in _FILLED:
+        new = base.__new__(t)
+        _FILLED[base](new, items)
+        if base is collections.defaultdict:
+            _DEFAULT_FACTORY.__set__(new, _DEFAULT_FACTORY.__get__(old, t))
+    else:
+        return old
+    dict_desc, slots = _layout(t)
+    if dict_desc is not None:
+        state = dict_desc.__get__(old, t)
+        if state is old:
+            dict_desc.__set__(new, new)
+        elif state:
+            dict_desc.__set__(new, dict(state))
+    for _name, member in slots:
+        try:
+            member.__set__(new, member.__get__(old, t))
+        except AttributeError:  # an unset slot
+            continue
+    return new
 
 
 def _c_tag_deep() -> Callable[[Any, TagSet, dict[str, str]], Any]:
