@@ -9,8 +9,10 @@ a csv writer writes a row holding tagged values as one tagged line; a
 from __future__ import annotations
 
 import _csv
+import bisect
 import csv
 import functools
+import inspect
 import io
 import itertools
 import string
@@ -26,6 +28,10 @@ from ._patching import _PLAIN, all_plain, fallback, has_tags, patch, tags_in
 _NO_TAGS: frozenset[Any] = frozenset()
 _EVERYWHERE = 2**62  # the end of a mark that covers every position
 _NOTHING: Any = object()
+# the originals' names of the initial value, and the methods a memory file overrides
+_INITIAL: dict[type, str] = {str: "initial_value", bytes: "initial_bytes"}
+_WRITERS = ("__init__", "write", "writelines")
+_READERS = ("getvalue", "read", "read1", "readline", "readlines", "__next__")
 
 
 class _Marks:
@@ -36,9 +42,10 @@ class _Marks:
     def __init__(self) -> None:
         self.items: list[Triple] = []
 
-    def add(self, pos: int, r: Ranges, n: int) -> None:
-        for a, b, ts in R.triples(r, n):
-            self.items.append((pos + a, pos + b, ts))
+    def add(self, pos: int, spans: list[Triple]) -> None:
+        for a, b, ts in spans:
+            if a < b:
+                self.items.append((pos + a, pos + b, ts))
 
     def ranges(self, start: int, stop: int) -> Ranges | None:
         """Ranges of the slice ``[start, stop)``; overlapping writes merge their tags."""
@@ -63,139 +70,206 @@ class _Marks:
         return R.normalize(out, stop - start)
 
 
-def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]) -> Any:
-    b_write = base.write
-    b_getvalue = base.getvalue
+def _find_all(s: str, sub: str) -> list[int]:
+    out: list[int] = []
+    i = str.find(s, sub)
+    while i >= 0:
+        out.append(i)
+        i = str.find(s, sub, i + len(sub))
+    return out
 
+
+def _stored(r: Ranges, s: Any, m: int) -> list[Triple]:
+    """The triples of `r`, the ranges of the written `s`, over the `m` characters the
+    file stored for it.  A StringIO's newline translation changes the length:
+    ``newline=None`` stores each "\\r\\n" as one "\\n", ``newline="\\r\\n"`` each "\\n" as
+    two characters; a stored character carries the tags of each character it came from.
+    """
+    n = len(s)
+    spans = R.triples(r, n)
+    if m == n:  # as written, or one character for one ("\r" stored as "\n")
+        return spans
+    if m < n:
+        seconds = [p + 1 for p in _find_all(s, "\r\n")]  # second halves of the pairs
+        if n - m != len(seconds):
+            raise ValueError(f"{n} characters stored as {m}: not a newline translation")
+
+        def at(i: int) -> int:  # where s[i] is stored: minus the pairs joined up to it
+            return i - bisect.bisect_right(seconds, i)
+
+        return [(at(a), at(b - 1) + 1, ts) for a, b, ts in spans if a < b]
+    newlines = _find_all(s, "\n")
+    if m - n != len(newlines):
+        raise ValueError(f"{n} characters stored as {m}: not a newline translation")
+    return [
+        (a + bisect.bisect_left(newlines, a), b + bisect.bisect_left(newlines, b), ts)
+        for a, b, ts in spans
+    ]
+
+
+class _ClassSignature:
+    """``__signature__`` of a patched class: the original class's, as `inspect.signature`
+    shows it.  Absent on instances, and on a subclass that has its own ``__init__`` or
+    ``__new__`` or a metaclass ``__call__``, whose signature inspect finds as before."""
+
+    __slots__ = ("cls", "sig")
+
+    def __init__(self, cls: type, sig: inspect.Signature) -> None:
+        self.cls = cls
+        self.sig = sig
+
+    def __get__(self, obj: object, owner: type | None = None) -> inspect.Signature:
+        if obj is None and owner is not None and type(owner).__call__ is type.__call__:
+            for k in owner.__mro__:
+                if k is self.cls:
+                    return self.sig
+                if "__init__" in k.__dict__ or "__new__" in k.__dict__:
+                    break
+        raise AttributeError("__signature__")
+
+
+def _like(method: Any, orig: Any) -> None:
+    """`method` (a patched method) with the docstring and signature of `orig`."""
+    try:
+        method.__doc__ = orig.__doc__
+        method.__signature__ = inspect.signature(orig)
+    except (AttributeError, TypeError, ValueError):  # read-only (a C method), no signature
+        pass
+
+
+def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]) -> Any:
     b_init = base.__init__
+    b_write = base.write
+    b_tell = base.tell
+    b_seek = base.seek
+    b_getvalue = base.getvalue
+    b_writelines = base.writelines
+    initial_name = _INITIAL[plain]
+
+    def size(f: Any) -> int:
+        """The length of `f`'s buffer; `f` left at 0, where __init__ leaves it."""
+        n: int = b_seek(f, 0, 2)
+        b_seek(f, 0)
+        return n
+
+    def record(f: Any, s: Any, pos: int, end: Callable[[Any], int]) -> None:
+        """Remember the tags of `s`, stored from `pos` to ``end(f)``."""
+        r = s._pt_ranges
+        marks = f._pt_marks
+        if marks is None:
+            marks = f._pt_marks = _Marks()
+        stop = _EVERYWHERE
+        try:
+            stop = end(f)
+            marks.add(pos, _stored(r, s, stop - pos))
+        except Exception as exc:
+            fallback("io.write", exc)
+            try:  # where exactly is lost: its tags on all it stored (or from pos on)
+                marks.items.append((pos, stop, R.union(r)))
+            except Exception:  # pragma: no cover - nothing left to fall back to
+                pass
+
+    def tagged(f: Any, res: Any, start: int | None = None) -> Any:
+        """`res`, read from `f` at `start` (None: just read, so it ends at tell()),
+        with the tags written there."""
+        marks = f._pt_marks
+        if marks is None or not res:
+            return res
+        try:
+            if start is None:
+                start = b_tell(f) - len(res)
+            return mk(res, marks.ranges(start, start + len(res)))
+        except Exception as exc:
+            fallback("io.read", exc)
+            try:  # exact ranges failed: every tag written anywhere, on all of it
+                return mk(res, R.union_all(ts for _a, _b, ts in marks.items) or None)
+            except Exception:  # pragma: no cover - nothing left to fall back to
+                return res
 
     class Tagged(base):  # type: ignore[misc]
+        __doc__ = base.__doc__
         _pt_marks: _Marks | None = None
 
-        def __init__(self, initial: Any = _NOTHING, *rest: Any, **kwargs: Any) -> None:
-            if initial is _NOTHING:
-                b_init(self, *rest, **kwargs)
-                if not kwargs:
-                    return
-                initial = next(iter(kwargs.values()))
-            else:
-                b_init(self, initial, *rest, **kwargs)
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            b_init(self, *args, **kwargs)  # the original's errors, for any arguments
+            initial = args[0] if args else kwargs.get(initial_name)
             t = type(initial)
-            if t is TaintedStr or t is TaintedBytes:  # the initial value's tags
-                try:
-                    marks = self._pt_marks = _Marks()
-                    marks.add(0, initial._pt_ranges, len(initial))
-                except Exception as exc:
-                    fallback("io.init", exc)
+            if (t is TaintedStr or t is TaintedBytes) and initial:  # its tags
+                self._pt_marks = None  # (a second __init__ starts a new buffer)
+                # a StringIO stores it with its newline translation: measure what it stored
+                record(self, initial, 0, size)
 
-        def write(self, s: Any) -> int:
+        def write(self, s: Any = _NOTHING, /) -> int:
             if type(s) is plain:  # the usual write: one check, then the C method
                 return b_write(self, s)  # type: ignore[no-any-return]
             t = type(s)
             if t is not TaintedStr and t is not TaintedBytes:
+                if s is _NOTHING:
+                    return b_write(self)  # type: ignore[no-any-return]  # its TypeError
                 return b_write(self, s)  # type: ignore[no-any-return]
-            r = s._pt_ranges
-            pos = self.tell()
-            n: int = base.write(self, s)
             try:
-                if self._pt_marks is None:
-                    self._pt_marks = _Marks()
-                self._pt_marks.add(pos, r, len(s))
-            except Exception as exc:
-                fallback("io.write", exc)
-                try:  # where exactly is lost: the tags go on everything read from now on
-                    if self._pt_marks is None:
-                        self._pt_marks = _Marks()
-                    self._pt_marks.items.append((0, _EVERYWHERE, R.union(r)))
-                except Exception:  # pragma: no cover - nothing left to fall back to
-                    pass
+                pos: int = b_tell(self)
+            except ValueError:  # a closed file: the original's error (a wrong type first)
+                return b_write(self, s)  # type: ignore[no-any-return]
+            n: int = b_write(self, s)
+            record(self, s, pos, b_tell)  # stored from pos to tell(): newlines translated
             return n
 
-        def writelines(self, lines: Iterable[Any]) -> None:
+        def writelines(self, lines: Iterable[Any], /) -> None:  # BytesIO's
+            b_writelines(self, ())  # the original's checks first (a closed file)
+            write = Tagged.write  # as the original, not a subclass's write()
             for line in lines:
-                self.write(line)
-
-        def _tagged(self, res: Any, start: int) -> Any:
-            marks = self._pt_marks
-            if marks is None or not res:
-                return res
-            try:
-                return mk(res, marks.ranges(start, start + len(res)))
-            except Exception as exc:
-                fallback("io.read", exc)
-                try:  # exact ranges failed: every tag written anywhere, on all of it
-                    return mk(res, R.union_all(ts for _a, _b, ts in marks.items) or None)
-                except Exception:  # pragma: no cover - nothing left to fall back to
-                    return res
+                write(self, line)
 
         def getvalue(self) -> Any:
             if self._pt_marks is None:
                 return b_getvalue(self)
-            return self._tagged(b_getvalue(self), 0)
+            return tagged(self, b_getvalue(self), 0)
 
-        def read(self, size: int | None = -1) -> Any:
-            if self._pt_marks is None:
-                return base.read(self, size)
-            pos = self.tell()
-            return self._tagged(base.read(self, size), pos)
+        def read(self, size: Any = -1, /) -> Any:
+            return tagged(self, base.read(self, size))
 
-        def read1(self, size: int | None = -1) -> Any:  # BytesIO's
-            if self._pt_marks is None:
-                return base.read1(self, size)
-            pos = self.tell()
-            return self._tagged(base.read1(self, size), pos)
+        def read1(self, size: Any = -1, /) -> Any:  # BytesIO's
+            return tagged(self, base.read1(self, size))
 
-        def readline(self, size: int | None = -1) -> Any:
-            if self._pt_marks is None:
-                return base.readline(self, size)
-            pos = self.tell()
-            return self._tagged(base.readline(self, size), pos)
+        def readline(self, size: Any = -1, /) -> Any:
+            return tagged(self, base.readline(self, size))
 
-        def readlines(self, hint: int | None = -1) -> list[Any]:
-            if self._pt_marks is None:
-                return base.readlines(self, hint)  # type: ignore[no-any-return]
-            out: list[Any] = []
-            total = 0
-            while True:
-                line = self.readline()
-                if not line:
-                    return out
-                out.append(line)
-                total += len(line)
-                if hint is not None and 0 < hint <= total:
-                    return out
+        def readlines(self, hint: Any = -1, /) -> list[Any]:  # BytesIO's
+            lines: list[Any] = base.readlines(self, hint)  # its errors, before reading
+            if self._pt_marks is None or not lines:
+                return lines
+            pos = b_tell(self) - sum(map(len, lines))  # where they started
+            out = []
+            for line in lines:
+                out.append(tagged(self, line, pos))
+                pos += len(line)
+            return out
 
-        def __next__(self) -> Any:
-            if self._pt_marks is None:
-                return base.__next__(self)
-            line = self.readline()
-            if not line:
-                raise StopIteration
-            return line
+        def __next__(self) -> Any:  # BytesIO's
+            return tagged(self, base.__next__(self))
 
-        def __iter__(self) -> Any:
-            return self
-
+    # A StringIO reads its lines through readline() in a subclass (for iteration, and
+    # IOBase.readlines() iterates) and writes writelines() through write(): the
+    # originals do it with the tags, and with their own checks and errors.  A BytesIO
+    # scans its buffer itself.  (Iteration starts at the base's __iter__, which checks
+    # that the file is open.)
+    if plain is str:
+        for name in ("writelines", "read1", "readlines", "__next__"):
+            delattr(Tagged, name)
     py_init, py_write, py_getvalue = Tagged.__init__, Tagged.write, Tagged.getvalue
-    # With the C accelerator: a plain write, and any read while nothing tagged was
-    # written, is the C method itself.
-    Tagged.__init__ = fast(Tagged.__init__, fast=b_init, check_from=1)  # type: ignore[method-assign]
-    Tagged.write = fast(Tagged.write, fast=b_write, check_from=1)  # type: ignore[method-assign]
-    if not hasattr(base, "read1"):  # StringIO has none
-        del Tagged.read1
-    for name in ("getvalue", "read", "read1", "readline", "readlines", "__next__"):
-        if not hasattr(base, name):
-            continue
-        setattr(
-            Tagged,
-            name,
-            fast(
-                getattr(Tagged, name),
-                fast=getattr(base, name),
-                check_from=1,
-                when_plain="_pt_marks",
-            ),
-        )
+    own = [name for name in (*_WRITERS, *_READERS) if name in vars(Tagged)]
+    for name in own:  # named as the originals (pickled by reference as io.StringIO.read)
+        fn = vars(Tagged)[name]
+        fn.__module__ = "io"
+        fn.__name__ = name
+        fn.__qualname__ = f"{base.__qualname__}.{name}"
+    # With the C accelerator: a construction from plain values, a plain write(lines),
+    # and any read while nothing tagged was written, is the C method itself.
+    for name in own:
+        when = "_pt_marks" if name in _READERS else None
+        slow = vars(Tagged)[name]
+        setattr(Tagged, name, fast(slow, fast=getattr(base, name), check_from=1, when_plain=when))
     if _C is not None:
         # The C type's own dealloc never calls close(); a Python subclass's would (its
         # inherited IOBase finalizer looks up and calls close() on every instance,
@@ -205,6 +279,12 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
         # Better still: write/getvalue as real C methods, and a C tp_init, which call
         # the io functions directly when plain (a Fast costs a second dispatch).
         _C.memfile_install(Tagged, plain, py_init, py_write, py_getvalue, "_pt_marks")
+    for name in own:  # what help() and inspect show: the originals' (C methods have them)
+        _like(vars(Tagged)[name], getattr(base, name))
+    try:
+        Tagged.__signature__ = _ClassSignature(Tagged, inspect.signature(base))
+    except (ValueError, TypeError):  # pragma: no cover - a base without a signature
+        pass
     Tagged.__name__ = base.__name__
     Tagged.__qualname__ = base.__qualname__
     Tagged.__module__ = "io"
