@@ -1,15 +1,16 @@
 """Standard-library code that refuses tagged strings, made to accept them.
 
-``pathlib`` (Python 3.11 and 3.12) interns each path component with
-``sys.intern``, which takes only an exact ``str``: CPython casts the arguments
-with ``str(arg)`` first ("Force-cast str subclasses to str", bpo-21127), but a
-`TaintedStr` keeps its class through ``str()``, so ``Path(tagged)`` and
-``Path("/srv") / tagged`` raised ``TypeError``.  The component parser gets an
-exact copy of a tagged argument instead, as CPython means it to: the path itself
-carries no tags (a ``pathlib`` path is not a string; see the README).
+``pathlib`` interns each path component with ``sys.intern``, which takes only an
+exact ``str``: CPython casts the arguments with ``str(arg)`` first ("Force-cast str
+subclasses to str", bpo-21127), but a `TaintedStr` keeps its class through
+``str()``, so ``Path(tagged)`` and ``Path("/srv") / tagged`` raised ``TypeError``
+on Python 3.11 and 3.12 (on 3.13, ``PureWindowsPath(tagged)``).  The component
+parser gets an exact copy of a tagged argument instead, as CPython means it to:
+the path itself carries no tags (a ``pathlib`` path is not a string; see the
+README).
 
 Applied once, when purposetag is imported; a CPython whose ``pathlib`` is shaped
-otherwise (3.13 accepts tagged strings) is left as it is.
+otherwise is left as it is.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _parse_parts(orig: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _parse_path(orig: Callable[..., Any]) -> Callable[..., Any]:
-    """3.12: the classmethod ``PurePath._parse_path(cls, path)``."""
+    """3.12, 3.13: the classmethod ``PurePath._parse_path(cls, path)``."""
 
     def parse_path(cls: Any, path: Any) -> Any:
         return orig(cls, _exact(path))
@@ -54,7 +55,7 @@ def install() -> None:
         orig = vars(flavour).get("parse_parts") if flavour is not None else None
         if callable(orig) and not hasattr(orig, "__wrapped__"):
             flavour.parse_parts = _parse_parts(orig)
-    elif sys.version_info < (3, 13):
+    else:  # 3.12, 3.13 (PureWindowsPath's parsing there interns too)
         method = vars(pathlib.PurePath).get("_parse_path")
         if isinstance(method, classmethod) and not hasattr(method.__func__, "__wrapped__"):
             pathlib.PurePath._parse_path = classmethod(  # type: ignore[attr-defined]

@@ -298,9 +298,10 @@ _DEFAULT_FACTORY = collections.defaultdict.__dict__["default_factory"]
 
 def _builtin_base(t: type) -> Any:
     """The first class of `t`'s MRO that is not a Python class: `dict` for an
-    ``AttrDict``, ``OrderedDict`` for a subclass of it, `t` itself for a C type."""
+    ``AttrDict``, ``OrderedDict`` for a subclass of it, `t` itself for a C type.
+    (``collections``' C types are heap types from Python 3.12 on: known by name.)"""
     for cls in type.__dict__["__mro__"].__get__(t):
-        if not cls.__flags__ & _HEAPTYPE:
+        if cls in _FILLED or cls is tuple or cls is frozenset or not cls.__flags__ & _HEAPTYPE:
             return cls
     return object  # pragma: no cover - object is in every MRO
 
