@@ -392,3 +392,45 @@ def test_a_failure_of_ours_in_rewritten_code_is_contained(
     failures = 3 if _accel.ACCELERATED else 4
     assert [e["event"] for e in logs].count("purpose_internal_error") == failures
     assert all("ann" not in str(e) and "bob" not in str(e) for e in logs)
+
+
+def test_percent_of_one_object_keeps_the_tags_of_its_text(mods) -> None:
+    """``"sent to %s" % user``: the object's str()/repr() is tagged text, asked once."""
+    plain, inst = mods
+    email = pt.tag("ada@x.org", P)
+    calls: list[str] = []
+
+    class User:
+        def __init__(self, e: str) -> None:
+            self.e = e
+
+        def __str__(self) -> str:
+            calls.append("str")
+            return self.e
+
+        def __repr__(self) -> str:
+            calls.append("repr")
+            return "User(" + repr(self.e) + ")"  # (this module is not instrumented)
+
+        def __index__(self) -> int:
+            return 7
+
+    for tmpl, obj in (
+        ("sent to %s", User(email)),
+        ("sent to %r!", User(email)),
+        ("failed: %s", ValueError(email)),
+    ):
+        calls.clear()
+        got = inst.pct(tmpl, obj)
+        n = len(calls)
+        calls.clear()
+        assert got == plain.pct(tmpl, obj) and n == len(calls) == (0 if "failed" in tmpl else 1)
+        assert pt.tags(got) == _tagset(), tmpl
+    assert pt.ranges(inst.pct("sent to %s", User(email))) == [(8, 17, _tagset())]
+    assert inst.pct("n=%d", User("x")) == "n=7" and type(inst.pct("x=%s", User("y"))) is str
+    for tmpl in ("%(k)s", "%s %s", "%d %d"):  # the same errors as plain `%`
+        with pytest.raises(TypeError) as e1:
+            plain.pct(tmpl, User("x"))
+        with pytest.raises(TypeError) as e2:
+            inst.pct(tmpl, User("x"))
+        assert str(e1.value) == str(e2.value)

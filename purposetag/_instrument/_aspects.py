@@ -16,6 +16,7 @@ from .. import _accel, _events
 from .. import _ranges as R
 from .._formatting import brace_format, brace_format_map, deep_union, percent_format
 from .._proxy import TaggedValue
+from .._scan import ATOMIC as _ATOMIC_TYPES
 from .._tainted import TaintedBytes, TaintedStr, _rng, join_tagged, mk_bytes, mk_str
 
 _T = TypeVar("_T")
@@ -26,6 +27,10 @@ _all_plain = _PLAIN.issuperset
 _TAINTED = frozenset({TaintedStr, TaintedBytes})
 _no_tainted = _TAINTED.isdisjoint
 _BuiltinMethod: Any = type("".join)
+# lone `%` operands formatted by `%` itself: values that never carry tags, and
+# containers, whose tags `deep_union` has looked for
+_ATOMIC = _ATOMIC_TYPES
+_CONTAINERS = (list, tuple, set, frozenset, dict)
 _s_plain = str.__str__
 _str_new = str.__new__
 _slen = str.__len__  # pieces are str: a subclass's own __len__ must not move ranges
@@ -323,6 +328,10 @@ def mod(a: Any, b: Any) -> Any:
             return percent_format(a, b)
         if deep_union(b):
             return _mod_tagged(a, b)
+        if ta is str and tb not in _ATOMIC and not issubclass(tb, _CONTAINERS):
+            # an object whose str()/repr() may be tagged text (a user, an exception):
+            # percent_format asks for it once, as `%` would, and keeps its tags
+            return percent_format(a, b)
         return a % b
     return a % b
 
