@@ -4,6 +4,7 @@ instrumented module -- tags kept, ranges exact, and plain behaviour unchanged.""
 from __future__ import annotations
 
 import pytest
+import structlog
 from instrument_support import Factory, both, make_module  # noqa: F401
 
 import purposetag as pt
@@ -60,6 +61,23 @@ def pct_aug(x):
     s = "x=%s;"
     s %= x
     return s
+
+def to_bytes(s, *a, **k):
+    if k:
+        return bytes(s, encoding=k["encoding"], errors=k.get("errors", "strict"))
+    if not a:
+        return bytes(s, "utf-8")
+    return bytes(s, a[0]) if len(a) == 1 else bytes(s, a[0], a[1])
+
+def to_str(b, enc="utf-8", errors=None):
+    return str(b, enc) if errors is None else str(b, encoding=enc, errors=errors)
+
+def by_keyword(s):
+    return bytes(source=s, encoding="utf-8"), str(object=bytes(s, "utf-8"), encoding="utf-8")
+
+def shadowed(s):
+    bytes = lambda *a: ("mine", a)
+    return bytes(s, "utf-8")
 
 class Joiner:
     def join(self, items):
@@ -434,3 +452,32 @@ def test_percent_of_one_object_keeps_the_tags_of_its_text(mods) -> None:
         with pytest.raises(TypeError) as e2:
             inst.pct(tmpl, User("x"))
         assert str(e1.value) == str(e2.value)
+
+
+def test_bytes_and_str_with_an_encoding_keep_tags(mods) -> None:
+    """``bytes(s, "utf-8")`` / ``str(b, "utf-8")`` are an encode / a decode."""
+    plain, inst = mods
+    email = pt.tag("Ada@Example.com", P)
+    out = inst.to_bytes(email)
+    assert out == b"Ada@Example.com" and pt.ranges(out) == [(0, 15, _tagset())]
+    mixed = "é-" + pt.tag("bob", P)
+    for args, kw in (((), {}), (("utf-8",), {}), (("latin-1", "strict"), {})):
+        got, want = inst.to_bytes(mixed, *args, **kw), plain.to_bytes("é-bob", *args, **kw)
+        assert got == want and pt.tags(got) == _tagset()
+    got = inst.to_bytes(mixed, encoding="utf-8")
+    assert pt.ranges(got) == [(3, 6, _tagset())]  # é is two bytes: exact
+    back = inst.to_str(pt.tag(b"ada", P))
+    assert back == "ada" and pt.ranges(back) == [(0, 3, _tagset())]
+    assert pt.tags(inst.to_str(pt.tag(b"a\xffb", P), "utf-8", "replace")) == _tagset()
+    assert type(inst.to_bytes("plain")) is bytes and type(inst.to_str(b"plain")) is str
+    assert inst.shadowed(email) == plain.shadowed(email)  # a local `bytes` is called as it is
+    with structlog.testing.capture_logs() as logs:
+        kb, ks = inst.by_keyword(email)
+    assert (kb, ks) == plain.by_keyword("Ada@Example.com") and logs == []
+    assert pt.tags(kb) == pt.tags(ks) == _tagset()
+    for bad in ((email, "no-such-codec"), (email, 1), (pt.tag("é", P), "ascii")):
+        with pytest.raises((LookupError, TypeError, UnicodeError)) as e1:
+            plain.to_bytes(str.__str__(bad[0]), bad[1])
+        with pytest.raises((LookupError, TypeError, UnicodeError)) as e2:
+            inst.to_bytes(*bad)
+        assert type(e1.value) is type(e2.value) and str(e1.value) == str(e2.value)

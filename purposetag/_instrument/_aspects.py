@@ -286,6 +286,26 @@ def format_map(m: Any, mapping: Any) -> Any:
     return m(mapping)
 
 
+def convert(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``bytes(s, encoding, errors)`` / ``str(b, encoding, errors)`` (`fn` as the code
+    named it): the call itself, for its exact result and errors; for a tagged source,
+    with the ranges ``s.encode(...)`` / ``b.decode(...)`` give the same text."""
+    res = fn(*args, **kwargs)
+    src: Any = args[0] if args else kwargs.get("object", kwargs.get("source"))
+    t = type(src)
+    if not (fn is bytes and t is TaintedStr) and not (fn is str and t is TaintedBytes):
+        return res
+    try:
+        rest = args[1:]
+        kw = {k: v for k, v in kwargs.items() if k != "source" and k != "object"}
+        tagged = src.encode(*rest, **kw) if fn is bytes else src.decode(*rest, **kw)
+        if tagged == res:
+            return tagged
+        return _contained("bytes()" if fn is bytes else "str()", ValueError("length"), res, src)
+    except Exception as exc:
+        return _contained("bytes()" if fn is bytes else "str()", exc, res, src)
+
+
 def _mod_tagged(a: Any, b: Any) -> Any:
     """``a % b`` for a plain str/bytes template and arguments that may carry tags."""
     if type(a) is str:
@@ -347,6 +367,7 @@ def imod(a: Any, b: Any) -> Any:
 
 __all__ = [
     "ascii_",
+    "convert",
     "format_",
     "format_map",
     "fstring_slow",
@@ -372,6 +393,7 @@ GLOBALS: dict[str, Any] = {
     "_pt_format": format_,
     "_pt_format_map": format_map,
     "_pt_mod": mod,
+    "_pt_convert": convert,
     "_pt_imod": imod,
     "_pt_type": type,
     "_pt_str": str,
@@ -389,6 +411,7 @@ if _accel._C is not None:
     # (bound method, operands...): plain operands, so the method's own result
     GLOBALS["_pt_join"] = _accel._C.Fast(slow=join, call_first=True, check_from=1).call
     GLOBALS["_pt_format"] = _accel._C.Fast(slow=format_, call_first=True, check_from=1).call
+    GLOBALS["_pt_convert"] = _accel._C.Fast(slow=convert, call_first=True, check_from=1).call
     GLOBALS["_pt_format_map"] = _accel._C.Fast(slow=format_map, call_first=True, check_from=1).call
     # (literal separator, items): ``sep.join(items)``
     GLOBALS["_pt_join_const"] = _accel._C.Fast(slow=join_const, name="join").call

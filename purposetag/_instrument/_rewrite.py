@@ -127,6 +127,17 @@ class Rewriter(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("bytes", "str")
+            and (len(node.args) >= 2 or any(k.arg in ("encoding", "errors") for k in node.keywords))
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+            and all(k.arg is not None for k in node.keywords)
+        ):
+            # ``bytes(s, "utf-8")`` / ``str(b, "utf-8")``: an encode / decode, which
+            # keeps tags when written as one
+            self.changed = True
+            return _call("_pt_convert", [func, *node.args], node, node.keywords)
         if not isinstance(func, ast.Attribute) or func.attr not in _METHODS:
             return node
         args = node.args
