@@ -119,9 +119,13 @@ class RedactTagged:
             else:
                 chain.append((e, ""))
                 e = None
-        redacted = [self._whole(x) for x, _link in chain]
-        if all(r is _MISSING for r in redacted):
+        # anything tagged reachable from it (its chain, a group's exceptions and
+        # theirs)?  Then the traceback is written here, each message of the chain
+        # redacted if it itself holds tagged data (a group's sub-exceptions, which
+        # format_exc_info would print in full, are left out)
+        if self._whole(exc) is _MISSING:
             return
+        redacted = [self._whole(x, chains=False) for x, _link in chain]
         parts: list[str] = []
         for (x, link), r in reversed(list(zip(chain, redacted, strict=True))):
             stack = "".join(traceback.format_tb(x.__traceback__))
@@ -139,8 +143,8 @@ class RedactTagged:
         purposes = ", ".join(sorted({p for t in tags for p in t.purposes}))
         return self._placeholder.format(purposes=purposes)
 
-    def _whole(self, value: Any) -> Any:
-        scanner = Scanner()
+    def _whole(self, value: Any, chains: bool = True) -> Any:
+        scanner = Scanner(chains=chains)
         scanner.scan(value, "value")
         if not scanner.found and scanner.truncated is None:
             return _MISSING

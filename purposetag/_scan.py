@@ -15,6 +15,7 @@ import collections
 import datetime
 import enum
 import fractions
+import functools
 import gc
 import types
 import uuid
@@ -45,7 +46,6 @@ ATOMIC: frozenset[type] = frozenset(
         bytearray,
         memoryview,
         range,
-        slice,
         type(Ellipsis),
         type(NotImplemented),
         datetime.date,
@@ -83,8 +83,48 @@ _OPAQUE: tuple[type, ...] = (
 )
 
 _GETSET = types.GetSetDescriptorType
-_VIEWS = frozenset({type({}.keys()), type({}.values()), type({}.items())})
+_VIEWS = frozenset(
+    {
+        type({}.keys()),
+        type({}.values()),
+        type({}.items()),
+        type(collections.OrderedDict().keys()),
+        type(collections.OrderedDict().values()),
+        type(collections.OrderedDict().items()),
+    }
+)
 _EXC_ARGS = BaseException.__dict__["args"].__get__
+_EXC_CHAIN = (
+    ("__cause__", BaseException.__dict__["__cause__"].__get__),
+    ("__context__", BaseException.__dict__["__context__"].__get__),
+)
+_SUPPRESSED = BaseException.__dict__["__suppress_context__"].__get__
+_EXC_SKIP = frozenset(
+    {"args", "__traceback__", "__dict__", "__suppress_context__", "__cause__", "__context__"}
+)
+_EXC_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _exception_fields(t: type) -> tuple[tuple[str, Any], ...]:
+    """The fields of the built-in exception classes of `t`'s MRO (C members and
+    getters: ``filename``, ``name``, ``obj``, ``exceptions``...); a Python class's
+    own attributes live in its ``__dict__``, read as for any object."""
+    found = _EXC_FIELDS.get(t)
+    if found is None:
+        fields: dict[str, Any] = {}
+        for cls in t.__mro__:
+            if cls.__flags__ & (1 << 9):  # a Python class
+                continue
+            for name, desc in type.__dict__["__dict__"].__get__(cls).items():
+                if name in _EXC_SKIP or name in fields:
+                    continue
+                if isinstance(desc, _GETSET | _MEMBER):
+                    fields[name] = desc
+        found = tuple(fields.items())
+        if len(_EXC_FIELDS) >= 1024:
+            _EXC_FIELDS.clear()
+        _EXC_FIELDS[t] = found
+    return found
 
 
 def _index_segment(i: int) -> str:
@@ -197,15 +237,19 @@ def render(path: Iterable[Any]) -> str:
 class Scanner:
     """One scan: call `scan` for each root, then read `found` and `truncated`."""
 
-    __slots__ = ("budget", "found", "max_depth", "path", "seen", "truncated")
+    __slots__ = ("budget", "chains", "found", "max_depth", "path", "seen", "truncated")
 
-    def __init__(self, max_depth: int | None = None, max_items: int | None = None) -> None:
+    def __init__(
+        self, max_depth: int | None = None, max_items: int | None = None, *, chains: bool = True
+    ) -> None:
+        """`chains`: look into an exception's ``__cause__``/``__context__`` too."""
         if max_depth is None or max_items is None:
             s = _settings.current()
             max_depth = s.max_depth if max_depth is None else max_depth
             max_items = s.max_items if max_items is None else max_items
         self.max_depth = max_depth
         self.budget = max_items
+        self.chains = chains
         self.found: list[Finding] = []
         self.seen: set[int] = set()
         self.path: list[Any] = []
@@ -287,6 +331,15 @@ class Scanner:
             self._object(v, t, depth + 1)
         elif t in _VIEWS:  # dict keys/values/items views: C iteration, no user code
             self._each(tuple(v), None, depth + 1)
+        elif t is slice:  # (a slice holds any object)
+            self._attrs([("start", v.start), ("stop", v.stop), ("step", v.step)], depth + 1)
+        elif issubclass(t, functools.partial):  # what it will call the function with
+            self.path.append(".args")
+            self._visit(functools.partial.__dict__["args"].__get__(v), depth + 1)
+            self.path[-1] = ".keywords"
+            self._visit(functools.partial.__dict__["keywords"].__get__(v), depth + 1)
+            self.path.pop()
+            self._object(v, t, depth + 1)
         elif t is types.MappingProxyType:
             self.path.append(".keys()")
             self._each(tuple(types.MappingProxyType.keys(v)), None, depth + 1)
@@ -294,10 +347,7 @@ class Scanner:
             self._each(tuple(types.MappingProxyType.values(v)), None, depth + 1)
             self.path.pop()
         elif issubclass(t, BaseException):
-            self.path.append(".args")
-            self._visit(_EXC_ARGS(v), depth + 1)
-            self.path.pop()
-            self._object(v, t, depth + 1)
+            self._exception(v, t, depth + 1)
         else:
             self._object(v, t, depth + 1)
 
@@ -397,8 +447,35 @@ class Scanner:
     def _attrs(self, pairs: list[tuple[Any, Any]], depth: int) -> None:
         n = self._take(len(pairs))
         for i, (name, value) in enumerate(pairs[:n]):
+            if type(name) is not str:  # a tagged attribute name (setattr(o, tagged, v))
+                self._visit_named(name, None, ".__dict__.keys()", i, depth)
             if type(value) not in ATOMIC:
                 self._visit_named(value, _attr_segment(name), ".__dict__.values()", i, depth)
+
+    def _exception(self, v: Any, t: type, depth: int) -> None:
+        """Its args, the fields CPython keeps outside them (``OSError.filename``, an
+        exception group's ``exceptions``, ...), the chain behind it (`chains`), and
+        its own attributes."""
+        self.path.append(".args")
+        self._visit(_EXC_ARGS(v), depth)
+        self.path.pop()
+        for name, desc in _exception_fields(t):
+            try:
+                value = desc.__get__(v, t)
+            except Exception:  # (an unset field: OSError.characters_written)
+                continue
+            if type(value) not in ATOMIC:
+                self.path.append(f".{name}")
+                self._visit(value, depth)
+                self.path.pop()
+        if self.chains:  # the exceptions a traceback shows behind this one
+            for name, get in _EXC_CHAIN:
+                linked = get(v)
+                if linked is not None and not (name == "__context__" and _SUPPRESSED(v)):
+                    self.path.append(f".{name}")
+                    self._visit(linked, depth)
+                    self.path.pop()
+        self._object(v, t, depth)
 
     def _visit_named(self, value: Any, seg: str | None, listing: str, i: int, depth: int) -> None:
         """Visit `value` at ``seg`` (``['key']``/``.name``), or as item `i` of

@@ -372,3 +372,25 @@ def test_exceptions_chained_behind_the_logged_one_are_redacted() -> None:
         raise RuntimeError("clean")
     except RuntimeError as exc:
         assert pt.redact_tagged(None, "error", {"event": "x", "exc_info": exc})["exc_info"] is exc
+
+
+def test_an_exception_groups_members_and_fields_outside_args_are_redacted() -> None:
+    phone = pt.tag("555-0101", P)
+    try:
+        open("/srv/" + phone + ".csv")  # noqa: SIM115, PTH123
+    except OSError as exc:
+        text = _rendered(exc)
+        assert "555-0101" not in text and REDACTED in text and "FileNotFoundError" in text
+    try:
+        errors = []
+        try:
+            raise KeyError(phone)
+        except KeyError as e:
+            try:
+                raise ValueError("row 3 failed") from e
+            except ValueError as wrapped:
+                errors.append(wrapped)
+        raise ExceptionGroup("batch failed", errors)
+    except ExceptionGroup as group:
+        text = _rendered(group)
+        assert "555-0101" not in text and "ExceptionGroup" in text

@@ -149,6 +149,55 @@ def test_objects_inside_other_libraries_wrapt_proxies() -> None:
     assert not pt.allows(wrapt.ObjectProxy(phone), "marketing")
 
 
+def test_exception_fields_chains_and_groups() -> None:
+    """What a traceback or an error tracker shows: fields CPython keeps outside
+    ``args`` (an OSError's file name), the chain behind the exception, a group's
+    exceptions; not a context the code suppressed (``raise ... from None``)."""
+    mail = t("/srv/ada@x.io.csv")
+    try:
+        open(mail)  # noqa: SIM115, PTH123
+    except OSError as exc:
+        assert paths(exc) == ["args[0].filename"]
+    assert paths(ImportError("no module", name=t("m"))) == ["args[0].name"]
+    try:
+        try:
+            raise KeyError(t())
+        except KeyError as inner:
+            raise RuntimeError("lookup failed") from inner
+    except RuntimeError as outer:
+        assert paths(outer) == ["args[0].__cause__.args[0]"]
+        scanner = Scanner(chains=False)  # (what redaction asks of one exception)
+        scanner.scan(outer, "args[0]")
+        assert scanner.found == []
+    try:
+        try:
+            raise KeyError(t())
+        except KeyError:
+            raise RuntimeError("clean") from None
+    except RuntimeError as suppressed:
+        assert paths(suppressed) == []
+    group = ExceptionGroup("batch", [ValueError("ok"), KeyError(t())])
+    assert paths(group) == ["args[0].args[1][1].args[0]"]  # (its args hold the list)
+    assert pt.is_tagged(group) and not pt.allows(group, "marketing")
+
+
+def test_views_slices_partials_and_attribute_names() -> None:
+    import functools
+    import types
+
+    od = collections.OrderedDict(k=t())
+    assert paths(od.values()) == ["list(args[0])[0]"]
+    assert paths(od.items()) and paths(od.keys()) == []
+    assert paths(slice(t(), None)) == ["args[0].start"]
+    assert paths(functools.partial(print, t(), sep=t())) == [
+        "args[0].args[0]",
+        "args[0].keywords['sep']",
+    ]
+    ns = types.SimpleNamespace(**{t("ada_lovelace"): True})
+    assert paths(ns) == ["list(args[0].__dict__.keys())[0]"]
+    assert pt.is_tagged(ns) and not pt.allows(ns, "marketing")
+
+
 def test_subclassed_containers_read_storage_not_overrides() -> None:
     class Sneaky(dict):  # type: ignore[type-arg]
         def items(self) -> Any:
