@@ -17,6 +17,7 @@ from ._errors import PolicyError
 from ._guard import dotted_name, guard_function
 from ._policy import Policy, read_toml_section
 from ._purposes import validate_purpose
+from ._safe_repr import safe_repr
 from ._settings import Mode, validate_mode
 
 _SINK_REQUIRED = ("module", "function", "use")
@@ -62,7 +63,7 @@ def _sinks(raw: object, where: str) -> tuple[SinkSpec, ...]:
         unknown = set(entry) - _SINK_KEYS
         if unknown:
             raise PolicyError(
-                f"{here}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; "
+                f"{here}: unknown key(s) {', '.join(sorted(map(safe_repr, unknown)))}; "
                 f"expected module, function, use and optionally mode"
             )
         missing = [k for k in _SINK_REQUIRED if k not in entry]

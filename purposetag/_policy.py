@@ -16,7 +16,7 @@ from typing import Any
 
 from ._errors import PolicyError
 from ._purposes import ancestors, validate_purpose, within
-from ._safe_repr import safe_repr
+from ._safe_repr import holds_tag, safe_repr
 from ._tags import Tag
 
 _TOP_KEYS = frozenset({"compatible", "prohibited", "mode", "sinks"})
@@ -107,7 +107,7 @@ class Policy:
         unknown = set(data) - _TOP_KEYS
         if unknown:
             raise PolicyError(
-                f"{where}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; "
+                f"{where}: unknown key(s) {', '.join(sorted(map(safe_repr, unknown)))}; "
                 f"expected {', '.join(sorted(_TOP_KEYS))}"
             )
         return cls(
@@ -168,23 +168,26 @@ def read_toml_section(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str
     `[tool.purposetag]`; any other file at its top level.
     """
     p = Path(path)
+    # the label messages name the file by: not the path itself if it holds personal data
+    shown = safe_repr(path) if holds_tag(path) else str(p)
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise PolicyError(f"{p}: cannot read policy file: {exc.strerror or exc}") from None
+        reason = exc.strerror or type(exc).__name__  # (the OSError's text quotes the path)
+        raise PolicyError(f"{shown}: cannot read policy file: {reason}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{p}: not valid TOML: {exc}") from None
+        raise PolicyError(f"{shown}: not valid TOML: {exc}") from None
     tool = data.get("tool")
     if (isinstance(tool, dict) and "purposetag" in tool) or p.name == "pyproject.toml":
         section = tool.get("purposetag") if isinstance(tool, dict) else None
         if section is None:
-            raise PolicyError(f"{p}: no [tool.purposetag] table")
+            raise PolicyError(f"{shown}: no [tool.purposetag] table")
         if not isinstance(section, dict):
-            raise PolicyError(f"{p}: [tool.purposetag] must be a table")
-        return section, f"{p} [tool.purposetag]"
-    return data, str(p)
+            raise PolicyError(f"{shown}: [tool.purposetag] must be a table")
+        return section, f"{shown} [tool.purposetag]"
+    return data, shown
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:

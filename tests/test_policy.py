@@ -144,3 +144,18 @@ def test_configure_policy_affects_allows() -> None:
     assert not pt.allows(v, "security.fraud_detection")
     with pytest.raises(PolicyError):
         pt.configure(policy=42)  # type: ignore[arg-type]
+
+
+def test_messages_never_quote_a_tagged_key_or_path() -> None:
+    secret = pt.tag("ada@example.com", "security")
+    for call in (
+        lambda: pt.configure(policy={secret: {}}),
+        lambda: pt.load_policy("/etc/app/" + secret + ".toml"),
+        lambda: pt.load_config(secret),
+        lambda: pt.Policy.from_dict({secret: {}}),
+    ):
+        with pytest.raises(pt.PolicyError) as info:
+            call()
+        assert "ada@example.com" not in str(info.value) and "tagged" in str(info.value)
+    with pytest.raises(pt.PolicyError, match="/nonexistent/p.toml: cannot read policy file"):
+        pt.load_policy("/nonexistent/p.toml")  # an untagged path is shown as it is
