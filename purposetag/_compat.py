@@ -9,12 +9,18 @@ parser gets an exact copy of a tagged argument instead, as CPython means it to:
 the path itself carries no tags (a ``pathlib`` path is not a string; see the
 README).
 
+``collections.namedtuple`` (and ``typing.NamedTuple``) refused tagged type and
+field names for the same reason (a header row read from tagged data): they get
+exact copies too.
+
 Applied once, when purposetag is imported; a CPython whose ``pathlib`` is shaped
 otherwise is left as it is.
 """
 
 from __future__ import annotations
 
+import collections
+import functools
 import pathlib
 import sys
 from collections.abc import Callable
@@ -49,12 +55,29 @@ def _parse_path(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fast(parse_path, fast=orig, check_from=1)
 
 
+def _namedtuple(orig: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(orig)
+    def namedtuple(typename: Any, field_names: Any, **kwargs: Any) -> Any:
+        if kwargs.get("module") is None:  # where the class is made, as namedtuple finds it
+            kwargs["module"] = sys._getframe(1).f_globals.get("__name__", "__main__")
+        if isinstance(field_names, str):
+            names: Any = _exact(field_names)
+        else:
+            names = [_exact(name) for name in field_names]
+        return orig(_exact(typename), names, **kwargs)
+
+    return namedtuple
+
+
 def install() -> None:
+    orig = collections.namedtuple
+    if not hasattr(orig, "__wrapped__"):
+        collections.namedtuple = _namedtuple(orig)
     if sys.version_info < (3, 12):
         flavour: Any = getattr(pathlib, "_Flavour", None)
-        orig = vars(flavour).get("parse_parts") if flavour is not None else None
-        if callable(orig) and not hasattr(orig, "__wrapped__"):
-            flavour.parse_parts = _parse_parts(orig)
+        parse = vars(flavour).get("parse_parts") if flavour is not None else None
+        if callable(parse) and not hasattr(parse, "__wrapped__"):
+            flavour.parse_parts = _parse_parts(parse)
     else:  # 3.12, 3.13 (PureWindowsPath's parsing there interns too)
         method = vars(pathlib.PurePath).get("_parse_path")
         if isinstance(method, classmethod) and not hasattr(method.__func__, "__wrapped__"):

@@ -45,3 +45,26 @@ def test_a_path_is_not_a_string_and_carries_no_tags() -> None:
     assert str(p) == "/srv/alice.png" and type(str(p)) is str
     with pytest.raises(pt.PolicyError):  # a tagged file name is a usable path too
         pt.load_policy(t("/nonexistent/policy.toml"))
+
+
+def test_namedtuple_takes_tagged_names() -> None:
+    """A header row read from tagged data names the fields (it raised TypeError)."""
+    import collections
+    import pickle
+    import typing
+
+    header = t("name,email")
+    Row = collections.namedtuple("Row", header)
+    assert Row._fields == ("name", "email") and all(type(f) is str for f in Row._fields)
+    assert collections.namedtuple(t("Row"), [t("a"), "b"])._fields == ("a", "b")
+    assert Row.__module__ == __name__  # made here, as namedtuple records it
+    global PickledRow
+    PickledRow = collections.namedtuple("PickledRow", "x y")
+    assert pickle.loads(pickle.dumps(PickledRow(1, 2))) == (1, 2)
+    NT = typing.NamedTuple(t("NT"), [(t("a"), int)])
+    assert NT._fields == ("a",) and NT.__name__ == "NT"
+    with pytest.raises(ValueError):  # its own checks still apply
+        collections.namedtuple("Bad", t("1x"))
+
+
+PickledRow: Any = None
