@@ -171,8 +171,9 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
 
     def tagged(f: Any, res: Any, start: int | None = None) -> Any:
         """`res`, read from `f` at `start` (None: just read, so it ends at tell()),
-        with the tags written there."""
-        marks = f._pt_marks
+        with the tags written there.  (`f` may be a file made before instrument(),
+        handed to an unbound method: it has no marks.)"""
+        marks = getattr(f, "_pt_marks", None)
         if marks is None or not res:
             return res
         try:
@@ -203,7 +204,9 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
             if type(s) is plain:  # the usual write: one check, then the C method
                 return b_write(self, s)  # type: ignore[no-any-return]
             t = type(s)
-            if t is not TaintedStr and t is not TaintedBytes:
+            if (t is not TaintedStr and t is not TaintedBytes) or not isinstance(self, Tagged):
+                # (a file made before instrument(), given to the unbound method, cannot
+                # keep marks: written as the original writes)
                 if s is _NOTHING:
                     return b_write(self)  # type: ignore[no-any-return]  # its TypeError
                 return b_write(self, s)  # type: ignore[no-any-return]
@@ -222,7 +225,7 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
                 write(self, line)
 
         def getvalue(self) -> Any:
-            if self._pt_marks is None:
+            if getattr(self, "_pt_marks", None) is None:
                 return b_getvalue(self)
             return tagged(self, b_getvalue(self), 0)
 
@@ -237,7 +240,7 @@ def _memory_file(base: Any, plain: type, mk: Callable[[Any, Ranges | None], Any]
 
         def readlines(self, hint: Any = -1, /) -> list[Any]:  # BytesIO's
             lines: list[Any] = base.readlines(self, hint)  # its errors, before reading
-            if self._pt_marks is None or not lines:
+            if getattr(self, "_pt_marks", None) is None or not lines:
                 return lines
             pos = b_tell(self) - sum(map(len, lines))  # where they started
             out = []
