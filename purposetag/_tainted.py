@@ -93,6 +93,20 @@ def _pad(base: type, self: Any, res: Any, left: int, fill: object) -> Any:
     return _mk_like(base, res, R.build(segs, len(res)))
 
 
+def _size(x: Any) -> int:
+    """The real length of a text argument: characters of a str (a subclass's own
+    ``__len__`` may lie), bytes of a bytes-like object (``len()`` of a memoryview
+    or ``array`` counts items, not bytes)."""
+    t = type(x)
+    if t is str or t is bytes or t is TaintedStr or t is TaintedBytes:
+        return len(x)
+    if isinstance(x, str):
+        return _s_len(x)
+    if isinstance(x, bytes):
+        return bytes.__len__(x)
+    return memoryview(x).nbytes
+
+
 def _strip(base: type, self: Any, res: Any, start: int) -> Any:
     return _mk_like(base, res, R.sub(self._pt_ranges, start, start + len(res)))
 
@@ -102,8 +116,8 @@ def _replace(base: type, self: Any, old: Any, new: Any, count: int, res: Any) ->
     nr = _rng(new)
     plain = _plain_of(base, self)
     n = len(plain)
-    lo = len(old)
-    ln = len(new)
+    lo = _size(old)
+    ln = _size(new)
     if count == 0 or (lo and old not in plain):
         return _mk_like(base, res, r)
     segs: list[Segment] = []
@@ -146,7 +160,7 @@ def _split_pieces(base: type, self: Any, parts: list[Any], sep: Any) -> list[Any
             out.append(mkl(p, R.sub(r, start, start + len(p))))
             pos = start + len(p)
     else:
-        step = len(sep)
+        step = _size(sep)
         for p in parts:
             out.append(mkl(p, R.sub(r, pos, pos + len(p))))
             pos += len(p) + step
@@ -181,7 +195,7 @@ def _partition(base: type, self: Any, res: tuple[Any, Any, Any]) -> tuple[Any, A
 
 
 def _join(base: type, sep: Any, sep_r: Ranges | None, items: Any, res: Any) -> Any:
-    ls = len(sep)
+    ls = _size(sep)
     if type(sep_r) is _frozenset and ls:
         # A whole-tagged separator between untagged items: its positions directly.
         out: list[R.Triple] = []
@@ -199,7 +213,7 @@ def _join(base: type, sep: Any, sep_r: Ranges | None, items: Any, res: Any) -> A
                 else:
                     out.append((pos, pos + ls, sep_r))
                 pos += ls
-            pos += len(it)
+            pos += _size(it)
         else:
             if not out:
                 return res
@@ -210,7 +224,7 @@ def _join(base: type, sep: Any, sep_r: Ranges | None, items: Any, res: Any) -> A
 def _join_segments(
     sep: Any, sep_r: Ranges | None, items: Any, segs: list[Segment], total: int
 ) -> Ranges | None:
-    ls = len(sep)
+    ls = _size(sep)
     first = True
     any_tag = sep_r is not None
     for it in items:
@@ -221,7 +235,7 @@ def _join_segments(
         ir = _rng(it)
         if ir is not None:
             any_tag = True
-        segs.append((len(it), ir, 0))
+        segs.append((_size(it), ir, 0))
     if not any_tag:
         return None
     return R.build(segs, total)
@@ -355,8 +369,24 @@ def _decode(self: TaintedBytes, res: str, encoding: str, errors: str) -> str:
     return mk_str(res, R.normalize(out, len(res)))
 
 
+def _table_tags(table: Any) -> Any:
+    """Tags of a translate table: a tagged str/bytes table, or tagged replacements in
+    a dict (checked in C when all are plain, the usual table)."""
+    t = type(table)
+    if t is TaintedStr or t is TaintedBytes:
+        return R.union(table._pt_ranges)
+    if t is dict and _fmt._all_plain(map(type, dict.values(table))):
+        return None
+    if t is str or t is bytes or table is None:
+        return None
+    return _fmt.deep_union(table)
+
+
 def _translate(base: type, self: Any, res: Any, table: Any) -> Any:
     r = self._pt_ranges
+    tt = _table_tags(table)
+    if tt:  # what a tagged table writes carries its tags: on the whole result
+        return _mk_like(base, res, R.union_all((R.union(r), tt)))
     if type(r) is _frozenset:
         return _mk_like(base, res, r)
     if len(res) != len(self):
@@ -462,7 +492,7 @@ class TaintedStr(str):
         if not isinstance(other, str):
             return NotImplemented
         res = _s_add(other, self)
-        lo = len(other)
+        lo = _s_len(other)  # (another subclass's own __len__ may lie)
         return mk_str(
             res, R.build(((lo, _rng(other), 0), (len(self), self._pt_ranges, 0)), len(res))
         )
@@ -632,8 +662,8 @@ class TaintedStr(str):
                 o = _str_new(TaintedStr, res)
                 o._pt_ranges = r
                 return o
-            lo = len(old)
-            ln = len(new)
+            lo = _size(old)
+            ln = _size(new)
             n = len(self)
             lr = len(res)
             j = i + lo
@@ -905,10 +935,10 @@ class TaintedBytes(bytes):
         res = bytes.decode(self, encoding, errors)
         return _decode(self, res, encoding, errors)
 
-    def hex(self, *args: Any) -> str:
-        res = bytes.hex(self, *args)
+    def hex(self, *args: Any, **kwargs: Any) -> str:  # (sep, bytes_per_sep)
+        res = bytes.hex(self, *args, **kwargs)
         r = self._pt_ranges
-        if args or type(r) is _frozenset:
+        if args or kwargs or type(r) is _frozenset:
             return mk_str(res, R.union(r))
         out = [(a * 2, b * 2, ts) for a, b, ts in r]  # type: ignore[misc]
         return mk_str(res, R.normalize(out, len(res)))

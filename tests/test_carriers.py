@@ -57,3 +57,39 @@ def test_self_referencing_containers_keep_their_shape() -> None:
     mapping["self"] = mapping
     plain_map = pt_.untag(pt_.tag(mapping, "p"))
     assert plain_map["self"] is plain_map and type(plain_map["k"]) is str
+
+
+def test_argument_lengths_are_real_lengths_and_tables_carry_tags() -> None:
+    """Ranges come from what was written: a str subclass's own ``__len__`` may lie,
+    ``len()`` of an array or memoryview counts items, not bytes; a translate table's
+    replacements carry their tags."""
+    from array import array
+
+    P = "security.account_recovery"
+    Q = "marketing.advertising"
+    tp, tq = pt.tags(pt.tag("x", P)), pt.tags(pt.tag("x", Q))
+
+    class Liar(str):
+        def __len__(self) -> int:
+            return 1
+
+    out = Liar("xyz") + pt.tag("secret", P)
+    assert out == "xyzsecret" and pt.ranges(out) == [(3, 9, tp)]
+    out = pt.tag("-", P).join(["xyz", Liar("q")])
+    assert out == "xyz-q" and pt.ranges(out) == [(3, 4, tp)]
+    out = ("a," + pt.tag("bcd", P)).replace(",", Liar(";;"))
+    assert out == "a;;bcd" and pt.ranges(out) == [(3, 6, tp)]
+    tb = b"a--" + pt.tag(b"b", P) + b"--c"
+    parts = tb.split(array("h", [0x2D2D]))
+    assert parts == [b"a", b"b", b"c"] and pt.ranges(parts[1]) == [(0, 1, tp)]
+    out = (b"a--b--" + pt.tag(b"c", P)).replace(memoryview(b"--"), b"+")
+    assert out == b"a+b+c" and pt.ranges(out) == [(4, 5, tp)]
+    out = pt.tag(b"|", P).join([b"xx", array("i", [0]), b"yy"])
+    assert pt.ranges(out) == [(2, 3, tp), (7, 8, tp)]
+    out = pt.tag("bob@example.com", P).translate({ord("@"): pt.tag("X", Q)})
+    assert out == "bobXexample.com" and pt.tags(out) == tp | tq
+    out = pt.tag(b"abc", P).translate(pt.tag(bytes(range(256))[::-1], Q))
+    assert pt.tags(out) == tp | tq
+    assert pt.ranges(pt.tag("abc", P).translate({ord("a"): "A"})) == [(0, 3, tp)]
+    assert pt.tag(b"\x01\x02\x03", P).hex(sep=":", bytes_per_sep=2) == "01:0203"
+    assert pt.tags(pt.tag(b"\x01\x02", P).hex(sep="-")) == tp
