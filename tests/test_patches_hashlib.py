@@ -243,3 +243,16 @@ def test_the_hash_classes_stay_usable_as_classes() -> None:
         assert patched.__doc__ == cls.__doc__
         assert pickle.loads(pickle.dumps(patched)) is patched and copy.deepcopy(patched) is patched
         assert inspect.signature(patched) == inspect.signature(cls)
+
+
+def test_copying_a_hash_refuses_with_hashlibs_own_message() -> None:
+    import copy
+    import pickle
+
+    plain = _patching.original(hashlib, "sha256")(b"x")
+    with pytest.raises(TypeError) as want:
+        copy.copy(plain)
+    for call in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError) as got:
+            call(hashlib.sha256(pt.tag(b"x", P)))
+        assert str(got.value) == str(want.value)

@@ -145,6 +145,9 @@ for _cls in (TaggedHash, _CHash) if _CHash is not None else (TaggedHash,):
     for _name in sorted(_hash_attributes() - set(dir(_cls))):
         setattr(_cls, _name, _forward(_name))
 del _cls, _name
+if _CHash is not None:
+    # copy/pickle refuse as for the hash itself, with hashlib's own message
+    _CHash.__reduce_ex__ = TaggedHash.__reduce_ex__
 
 _bytes = bytes
 
