@@ -565,12 +565,8 @@ class _HookTagger:
         return tagging_hook
 
     def outside(self, res: Any) -> Any:
-        t = type(res)
-        if t is str:
-            return self._str(res)
-        if t is list and id(res) not in self.made:
-            self._array(res)
-        return res
+        """The parse's result: what no hook saw (a top-level string or array)."""
+        return self._value(res)
 
 
 def _loads_hooked(

@@ -20,9 +20,9 @@ import wrapt
 from .. import _ranges as R
 from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
-from .._tainted import TaintedBytes, TaintedStr, _rng, mk_bytes, mk_str
+from .._tainted import _rng, mk_bytes, mk_str
 from ._codepatch import clone, inject
-from ._patching import fallback, patch, tag_deep
+from ._patching import exact_text, fallback, patch, tag_deep
 
 _Pattern = re.Pattern
 _NONE: TagSet = frozenset()
@@ -404,16 +404,7 @@ def _pattern(pattern: Any, flags: Any) -> Any:
     """The real compiled pattern (the module's own cache, keyed by the plain text)."""
     if isinstance(pattern, TaggedPattern):
         pattern = pattern.__wrapped__
-    return _compile(_plain_text(pattern), flags)
-
-
-def _plain_text(pattern: Any) -> Any:
-    t = type(pattern)
-    if t is TaintedStr:
-        return str.__str__(pattern)
-    if t is TaintedBytes:
-        return bytes(pattern)
-    return pattern
+    return _compile(exact_text(pattern), flags)
 
 
 _compile: Callable[..., Any] = re._compile  # type: ignore[attr-defined]
@@ -421,7 +412,7 @@ _compile: Callable[..., Any] = re._compile  # type: ignore[attr-defined]
 
 def _compile_wrapper(orig: Callable[..., Any]) -> Callable[..., Any]:
     def compile(pattern: Any, flags: Any = 0) -> Any:
-        plain = _plain_text(pattern)
+        plain = exact_text(pattern)
         p = orig(plain, flags)
         if isinstance(p, TaggedPattern):
             return p

@@ -26,9 +26,17 @@ from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
-from .._tainted import TaintedBytes, TaintedStr, join_tagged
+from .._tainted import join_tagged
 from ._codepatch import clone, inject
-from ._patching import all_plain, fallback, patch, tag_deep, tagging_wrapper, tags_in
+from ._patching import (
+    all_plain,
+    exact_text,
+    fallback,
+    patch,
+    tag_deep,
+    tagging_wrapper,
+    tags_in,
+)
 
 _FUNCTIONS: dict[object, tuple[str, ...]] = {
     # b64encode/b64decode and their standard_/urlsafe_ forms are not patched: they
@@ -173,15 +181,6 @@ def _fill_method(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fill
 
 
-def _exact(value: Any) -> Any:
-    t = type(value)
-    if t is TaintedStr:
-        return str.__str__(value)
-    if t is TaintedBytes:
-        return bytes(value)
-    return value
-
-
 def _cached(fn: Any, where: str) -> Callable[..., Any]:
     """`tagging_wrapper` for an ``lru_cache``-d function (``urlsplit``).  The cache
     sees exact copies of tagged text: it keys on equal text, so a result computed for
@@ -191,7 +190,7 @@ def _cached(fn: Any, where: str) -> Callable[..., Any]:
     ``cache_parameters``) stays on the function."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return fn(*map(_exact, args), **{k: _exact(v) for k, v in kwargs.items()})
+        return fn(*map(exact_text, args), **{k: exact_text(v) for k, v in kwargs.items()})
 
     functools.update_wrapper(call, fn)
     slow = tagging_wrapper(call, where)
