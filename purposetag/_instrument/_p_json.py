@@ -1,13 +1,6 @@
 """``json``: ``dumps``/``dump`` keep each string's tags at its place in the output,
 ``loads``/``load`` give every string (keys too) the input's tags.
 
-The encoder and decoder methods -- ``JSONEncoder.encode``/``.iterencode``,
-``JSONDecoder.decode``/``.raw_decode`` -- are patched on the classes (so subclasses
-inherit them and ``super()`` reaches them) and give the tags ``dumps``/``loads`` with
-that encoder or decoder give.  ``dumps``/``loads`` call them too; while one of these
-functions runs the original for an object, the methods leave that object to it
-(`_quiet`), so nothing is tagged twice and no user method runs more often.
-
 What the application gets is what the original gives: ``dump`` writes the chunks
 the original writes, through the same calls of the encoder's methods, and
 ``loads`` with an ``object_hook``/``object_pairs_hook`` hands the hook the object
@@ -17,14 +10,11 @@ structure) is exactly the original's.
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import json
 import json.encoder as _enc
-import json.scanner as _scanner
 import types
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
@@ -32,48 +22,10 @@ from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
 from .._tags import intern_tags
 from .._tainted import TaintedStr, _rng, join_tagged, mk_str
-from ._patching import fallback, has_tags, original, patch, tag_deep, tags_in
+from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 
 _INF = float("inf")
 _str_new = str.__new__
-_T = TypeVar("_T")
-_NOBODY: Any = object()
-_ANY: Any = object()  # (in `_quiet`) whatever the methods are called for
-_JSONEncoder, _JSONDecoder = json.JSONEncoder, json.JSONDecoder
-_CONSTANTS = json.decoder._CONSTANTS  # type: ignore[attr-defined]
-_C_SCANNER: Any = getattr(_scanner, "c_make_scanner", None)  # its hooks are readable
-
-# The object (document or text) a patched json function is running the original
-# for: the encoder/decoder methods called for that very object on the way (dumps()
-# calls encode(), which calls iterencode(); loads() calls decode(), which calls
-# raw_decode()) return the original's result and leave the tags to that function.
-# `_ANY` for tagged bytes, which loads() decodes to a new text first.
-_quiet: contextvars.ContextVar[Any] = contextvars.ContextVar("purposetag_json", default=_NOBODY)
-
-
-def _quietly(o: Any, fn: Callable[..., _T], /, *args: Any, **kw: Any) -> _T:
-    """``fn(*args, **kw)`` with the json methods leaving `o` to the caller."""
-    token = _quiet.set(o)
-    try:
-        return fn(*args, **kw)
-    finally:
-        _quiet.reset(token)
-
-
-def _leaving(o: Any, cls: Any, base: type, methods: tuple[str, ...]) -> Any:
-    """What the json methods leave to a patched function running the original for
-    `o` with `cls` (its ``cls=``): `o` -- or anything, when `cls` has methods of its
-    own among `methods`: they may hand JSONEncoder's or JSONDecoder's something
-    else, and the function tags their whole result anyway."""
-    if cls is None or cls is base:
-        return o
-    if any(getattr(cls, name, None) is not getattr(base, name) for name in methods):
-        return _ANY
-    return o
-
-
-_ENCODING = ("encode", "iterencode")
-_DECODING = ("decode", "raw_decode")
 
 
 def _tagging_encoder(
@@ -124,17 +76,12 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     """``res`` (the plain dumps output) with each string's tags where it was written."""
     kw = dict(kw)
     cls = kw.pop("cls", None) or json.JSONEncoder
-    return _placed(cls(**kw), obj, res, tags)
-
-
-def _placed(encoder: Any, obj: Any, res: str, tags: TagSet, where: str = "json.dumps") -> str:
-    """``res`` (what `encoder` encoded `obj` as) with each string's tags where it was
-    written; every tag on the whole text when that cannot be known."""
+    encoder = cls(**kw)
     t = type(encoder)
     if (
         t.encode is not json.JSONEncoder.encode
         or t.iterencode is not json.JSONEncoder.iterencode
-        or _own_default(encoder)  # would run the user's default() again
+        or t.default is not json.JSONEncoder.default  # would run the user's default() again
     ):
         return mk_str(res, tags)
     base = _enc.encode_basestring_ascii if encoder.ensure_ascii else _enc.encode_basestring
@@ -145,7 +92,7 @@ def _placed(encoder: Any, obj: Any, res: str, tags: TagSet, where: str = "json.d
     iterencode = _enc._make_iterencode(  # type: ignore[attr-defined]
         {} if encoder.check_circular else None,
         encoder.default,
-        _tagging_encoder(base, empty, where),
+        _tagging_encoder(base, empty, "json.dumps"),
         indent,
         _floatstr(encoder.allow_nan),
         encoder.key_separator,
@@ -160,44 +107,6 @@ def _placed(encoder: Any, obj: Any, res: str, tags: TagSet, where: str = "json.d
     if out != res or R.union_all((_rng(out), *empty)) != tags:
         return mk_str(res, tags)
     return out  # type: ignore[no-any-return]
-
-
-def _tagged_dumps_plain(obj: Any, res: str, tags: TagSet) -> str:
-    return _tagged_dumps(obj, res, tags, {})
-
-
-def _encoded(
-    obj: Any,
-    encode: Callable[[Any], str],
-    place: Callable[[Any, str, TagSet], str],
-    where: str,
-    leave: Any,
-) -> str:
-    """``encode(obj)`` (an original encoding, which may reach the patched json
-    methods: they leave `leave` to it -- `obj`, `_ANY`, or `_NOBODY` when they
-    cannot be reached) carrying `obj`'s tags as ``place(obj, text, tags)`` puts them."""
-    try:
-        res = encode(obj) if leave is _NOBODY else _quietly(leave, encode, obj)
-    except TypeError:
-        # The C encoder checks exact types and refuses a proxied number; encode
-        # the values underneath and tag the whole text with every tag in `obj`.
-        if not _has_proxy(obj, 0):
-            raise
-        plain = _unproxy(obj, 0)
-        res = _quietly(plain if leave is obj else leave, encode, plain)
-        return mk_str(res, tags_in(obj) or None)
-    tags = None
-    try:
-        if not has_tags(obj):
-            return res
-        tags = tags_in(obj)
-        if tags:
-            return place(obj, res, tags)
-    except Exception as exc:
-        fallback(where, exc)
-        if tags:  # the ranges failed, not the tags: the whole text carries them all
-            return mk_str(res, tags)
-    return res
 
 
 def _has_proxy(v: Any, depth: int) -> bool:
@@ -231,67 +140,41 @@ def _is_stdlib(fn: Callable[..., Any]) -> bool:
     return code is not None and code.co_filename == json.__file__
 
 
-def _copy(fn: Any, names: dict[str, Any]) -> Any:
-    """`fn` -- a `json` function: its own code, so its calls are the running
-    Python's -- reading `names` in place of its module's."""
-    namespace = dict(fn.__globals__)
-    namespace.update(names)
-    new = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
-    new.__kwdefaults__ = fn.__kwdefaults__
-    new.__doc__ = fn.__doc__
-    return new
-
-
-def _unpatched(cls: type, methods: tuple[str, ...]) -> Any:
-    """A subclass of `cls` with its original `methods`, not the patched ones."""
-    own = {name: original(cls, name) for name in methods}
-    return type(cls.__name__, (cls,), {"__module__": __name__, **own})
-
-
-def _plain_encoding(orig: Callable[..., _T]) -> tuple[Callable[..., _T], Any]:
-    """The stdlib's dumps() or dump() makes a JSONEncoder (or, without keyword
-    arguments, uses `_default_encoder`), whose encode() and iterencode() are
-    patched: a copy of it making one with the original methods, for untagged calls
-    (no second look at their arguments), and that default encoder; for a function
-    of somebody else's, itself and None."""
-    if not _is_stdlib(orig):
-        return orig, None
-    cls = _unpatched(json.JSONEncoder, ("encode", "iterencode"))
-    encoder = cls(
-        skipkeys=False,
-        ensure_ascii=True,
-        check_circular=True,
-        allow_nan=True,
-        indent=None,
-        separators=None,
-        default=None,
-    )  # as json's own `_default_encoder`
-    return _copy(orig, {"JSONEncoder": cls, "_default_encoder": encoder}), encoder
-
-
 def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     # Without keyword arguments the stdlib's dumps() is ``_default_encoder.encode(obj)``
     # after checking its nine defaults; do that directly and spend the time saved on
     # looking for tags.
-    plain, encoder = _plain_encoding(orig)
-    stdlib = encoder is not None
-    default_encode = encoder.encode if stdlib else None
+    default_only = _is_stdlib(orig)
 
     def dumps(obj: Any, **kw: Any) -> str:
         if kw.get("default") is not None:
             return _dumps_with_default(obj, kw)
-        if kw:
-            cls = kw.get("cls")
-            return _encoded(
-                obj,
-                lambda o: plain(o, **kw),
-                lambda o, res, tags: _tagged_dumps(o, res, tags, kw),
-                "json.dumps",
-                _NOBODY if stdlib and cls is None else _leaving(obj, cls, _JSONEncoder, _ENCODING),
-            )
-        if default_encode is not None:
-            return _encoded(obj, default_encode, _tagged_dumps_plain, "json.dumps", _NOBODY)
-        return _encoded(obj, orig, _tagged_dumps_plain, "json.dumps", obj)
+        try:
+            if kw:
+                res = orig(obj, **kw)
+            elif default_only:
+                res = json._default_encoder.encode(obj)  # type: ignore[attr-defined]
+            else:
+                res = orig(obj)
+        except TypeError:
+            # The C encoder checks exact types and refuses a proxied number; encode
+            # the values underneath and tag the whole text with every tag in `obj`.
+            if not _has_proxy(obj, 0):
+                raise
+            res = orig(_unproxy(obj, 0), **kw)
+            return mk_str(res, tags_in(obj) or None)
+        tags = None
+        try:
+            if not has_tags(obj):
+                return res
+            tags = tags_in(obj)
+            if tags:
+                return _tagged_dumps(obj, res, tags, kw)
+        except Exception as exc:
+            fallback("json.dumps", exc)
+            if tags:  # the ranges failed, not the tags: the whole text carries them all
+                return mk_str(res, tags)
+        return res
 
     def _dumps_with_default(obj: Any, kw: dict[str, Any]) -> str:
         # What `default()` returns is encoded too: collect its tags, call it once.
@@ -303,15 +186,12 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
             seen.append(out)
             return out
 
-        leave = _leaving(obj, kw.get("cls"), _JSONEncoder, _ENCODING)
         try:
-            res = _quietly(leave, plain, obj, **{**kw, "default": default})
+            res = orig(obj, **{**kw, "default": default})
         except TypeError:
             if not _has_proxy(obj, 0):
                 raise
-            underneath = _unproxy(obj, 0)
-            leave = underneath if leave is obj else leave
-            res = _quietly(leave, plain, underneath, **{**kw, "default": default})
+            res = orig(_unproxy(obj, 0), **{**kw, "default": default})
         try:
             tags = R.union_all((tags_in(obj) or None, *(tags_in(x) or None for x in seen)))
             if tags:
@@ -322,7 +202,7 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
 
     dumps.__doc__ = orig.__doc__
     dumps.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(dumps, fast=plain)
+    return fast(dumps, fast=orig)
 
 
 def _dump_encoder(
@@ -366,18 +246,18 @@ def _dump_encoder(
     )
 
 
-def _tagging_iterencode(where: str = "json.dump") -> Callable[..., Any] | None:
+def _tagging_iterencode() -> Callable[[Any, Any], Any] | None:
     """``JSONEncoder.iterencode`` -- its own code, so its chunks and its calls are
     the running Python's -- reading string encoders that keep each string's tags
     on its characters; None if its code does not read them by those names."""
-    fn = original(json.JSONEncoder, "iterencode")
+    fn = json.JSONEncoder.iterencode
     code = fn.__code__
     names = ("encode_basestring_ascii", "encode_basestring")
     if not all(n in code.co_names for n in names) or fn.__closure__:
         return None
     namespace = dict(fn.__globals__)
     for n in names:
-        namespace[n] = _tagging_encoder(namespace[n], None, where)
+        namespace[n] = _tagging_encoder(namespace[n], None, "json.dump")
     new = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__)
     new.__kwdefaults__ = fn.__kwdefaults__
     return new
@@ -394,88 +274,56 @@ def _own_default(encoder: Any) -> bool:
         return False
 
 
-def _proxied(obj: Any, where: str) -> bool:
-    try:
-        return _has_proxy(obj, 0)
-    except Exception as exc:
-        fallback(where, exc)
-        return False
-
-
-def _each_tagged(chunks: Any, tags: TagSet, where: str) -> Iterator[Any]:
-    for chunk in chunks:
-        if isinstance(chunk, str):
-            try:
-                chunk = tag_result(chunk, tags)
-            except Exception as exc:
-                fallback(where, exc)
-        yield chunk
-
-
-def _tagged_chunks(
-    encoder: Any, obj: Any, tags: TagSet, proxied: bool, one_shot: bool, where: str
-) -> Any:
-    """What ``JSONEncoder.iterencode(encoder, obj, one_shot)`` gives for a tagged
-    `obj` (a proxied one: `obj` is the value underneath): the chunks of its own code,
-    run once, with each string's tags on its characters -- or, when that cannot be
-    known (an encoder with its own ``default``, a proxied value), the original's
-    chunks each carrying every tag.  A one-shot call gets a list, as it is made now."""
-    placed = None
-    if not proxied and not _own_default(encoder):
-        try:
-            placed = _tagging_iterencode(where)
-        except Exception as exc:
-            fallback(where, exc)
-    if placed is not None:
-        chunks = placed(encoder, obj)
-        return list(chunks) if one_shot else chunks
-    chunks = original(json.JSONEncoder, "iterencode")(encoder, obj, one_shot)
-    if isinstance(chunks, list | tuple):  # one shot: made now
-        return type(chunks)(_each_tagged(chunks, tags, where))
-    return _each_tagged(chunks, tags, where)
-
-
 def _tagged_dump(obj: Any, fp: Any, tags: TagSet, kw: dict[str, Any]) -> None:
     """`json.dump` of a tagged `obj`: the encoder the original makes, its
     ``iterencode`` chunks written one by one as the original writes them, with each
     string's tags on its characters -- or, when that cannot be known (an encoder
     with its own ``iterencode`` or ``default``, a proxied value, which is encoded as
     the value underneath as `json.dumps` does), every chunk carrying every tag."""
-    proxied = _proxied(obj, "json.dump")
+    try:
+        proxied = _has_proxy(obj, 0)
+    except Exception as exc:
+        fallback("json.dump", exc)
+        proxied = False
     if proxied:
         obj = _unproxy(obj, 0)
     encoder = _dump_encoder(**kw)
     iterencode = encoder.iterencode  # the one look-up the original makes
+    placed: Callable[[Any, Any], Any] | None = None
     if (
-        type(iterencode) is types.MethodType
+        not proxied
+        and type(iterencode) is types.MethodType
         and iterencode.__func__ is json.JSONEncoder.iterencode
         and iterencode.__self__ is encoder
+        and not _own_default(encoder)
     ):
-        for chunk in _tagged_chunks(encoder, obj, tags, proxied, False, "json.dump"):
+        try:
+            placed = _tagging_iterencode()
+        except Exception as exc:
+            fallback("json.dump", exc)
+    if placed is not None:
+        for chunk in placed(encoder, obj):
             fp.write(chunk)
         return
-    token = _quiet.set(_ANY)  # its own iterencode may call JSONEncoder's with anything
-    try:
-        for chunk in _each_tagged(iterencode(obj), tags, "json.dump"):
-            fp.write(chunk)
-    finally:
-        _quiet.reset(token)
+    for chunk in iterencode(obj):
+        if isinstance(chunk, str):
+            try:
+                chunk = tag_result(chunk, tags)
+            except Exception as exc:
+                fallback("json.dump", exc)
+        fp.write(chunk)
 
 
 def _dump(orig: Callable[..., None]) -> Callable[..., None]:
-    plain, encoder = _plain_encoding(orig)
-
     def dump(obj: Any, fp: Any, **kw: Any) -> None:
         try:
             tags = tags_in(obj) if has_tags(obj) else None
         except Exception as exc:
             fallback("json.dump", exc)
             tags = None
-        if tags:
-            return _tagged_dump(obj, fp, tags, kw)
-        if encoder is None or kw.get("cls") is not None:  # an encoder with patched methods
-            return _quietly(obj, plain, obj, fp, **kw)
-        return plain(obj, fp, **kw)
+        if not tags:
+            return orig(obj, fp, **kw)
+        return _tagged_dump(obj, fp, tags, kw)
 
     dump.__doc__ = orig.__doc__
     dump.__wrapped__ = orig  # type: ignore[attr-defined]
@@ -569,17 +417,8 @@ class _HookTagger:
         return self._value(res)
 
 
-def _loads_hooked(
-    call: Callable[..., Any],
-    s: Any,
-    tags: TagSet,
-    kw: dict[str, Any],
-    where: str = "json.loads",
-    pair: bool = False,
-) -> Any:
-    """``call(s, **kw)`` -- `json.loads`, or a decoder's method (`pair`: one giving
-    the document and where it ends) -- with hooks, of a tagged `s` (see
-    `_HookTagger`); the json methods left quiet for `s`."""
+def _loads_hooked(orig: Callable[..., Any], s: Any, tags: TagSet, kw: dict[str, Any]) -> Any:
+    """`json.loads` with hooks of a tagged `s` (see `_HookTagger`)."""
     tagger = None
     try:
         tagger = _HookTagger(intern_tags(tags))
@@ -592,50 +431,35 @@ def _loads_hooked(
             if kw.get(name) is not None:
                 hooked[name] = tagger.parse_hook(kw[name])
     except Exception as exc:
-        fallback(where, exc)
+        fallback("json.loads", exc)
         tagger = None
     if tagger is None:
-        return _quietly(_text(s), call, s, **kw)
-    res = _quietly(_text(s), call, s, **hooked)
+        return orig(s, **kw)
+    res = orig(s, **hooked)
     try:
-        return (tagger.outside(res[0]), res[1]) if pair else tagger.outside(res)
+        return tagger.outside(res)
     except Exception as exc:
-        fallback(where, exc)
+        fallback("json.loads", exc)
     return res
 
 
-def _text(s: Any) -> Any:
-    """What the decoder methods are called with for `s`: itself, or (bytes, which
-    `json.loads` decodes first) any text."""
-    return s if isinstance(s, str) else _ANY
-
-
 def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
-    # as in `_dumps`: untagged calls get a copy of the stdlib's loads() making its
-    # JSONDecoder with the original decode() and raw_decode()
-    plain = orig
-    if _is_stdlib(orig):
-        cls = _unpatched(json.JSONDecoder, ("decode", "raw_decode"))
-        decoder = cls(object_hook=None, object_pairs_hook=None)  # as json's `_default_decoder`
-        plain = _copy(orig, {"JSONDecoder": cls, "_default_decoder": decoder})
-
     def loads(s: Any, **kw: Any) -> Any:
         t = type(s)
         if t is str or t is bytes:
-            return plain(s, **kw) if kw else plain(s)
+            return orig(s, **kw) if kw else orig(s)
         try:
             tags = tags_in(s)
         except Exception as exc:
             fallback("json.loads", exc)
             tags = None
         if not tags:
-            return plain(s, **kw) if kw else plain(s)
+            return orig(s, **kw) if kw else orig(s)
         if kw and (kw.get("object_hook") is not None or kw.get("object_pairs_hook") is not None):
             cls = kw.get("cls")
             if cls is None or cls is json.JSONDecoder:  # a decoder of yours may use them otherwise
-                return _loads_hooked(plain, s, tags, kw)
-        leave = _leaving(_text(s), kw.get("cls"), _JSONDecoder, _DECODING)
-        res = _quietly(leave, plain, s, **kw)
+                return _loads_hooked(orig, s, tags, kw)
+        res = orig(s, **kw) if kw else orig(s)
         try:
             return tag_deep(res, tags)
         except Exception as exc:
@@ -644,115 +468,7 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     loads.__doc__ = orig.__doc__
     loads.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(loads, fast=plain)
-
-
-# --- the encoder and decoder methods -------------------------------------------
-
-
-def _encode_method(orig: Callable[..., str]) -> Callable[..., str]:
-    """``JSONEncoder.encode``: the original's text with the tags ``json.dumps`` with
-    this encoder gives (each string's on its characters, or the whole text's)."""
-
-    def encode(self: json.JSONEncoder, o: Any) -> str:
-        q = _quiet.get()
-        if q is o or q is _ANY:
-            return orig(self, o)
-        return _encoded(
-            o,
-            lambda x: orig(self, x),
-            lambda x, res, tags: _placed(self, x, res, tags, "json.JSONEncoder.encode"),
-            "json.JSONEncoder.encode",
-            o,
-        )
-
-    functools.update_wrapper(encode, orig)  # names, doc, __wrapped__
-    return fast(encode, fast=orig, check_from=1)
-
-
-def _iterencode_method(orig: Callable[..., Any]) -> Callable[..., Any]:
-    """``JSONEncoder.iterencode``: the original's chunks, with the tags ``json.dump``
-    with this encoder writes (see `_tagged_chunks`)."""
-    where = "json.JSONEncoder.iterencode"
-
-    def iterencode(self: json.JSONEncoder, o: Any, _one_shot: bool = False) -> Any:
-        q = _quiet.get()
-        if q is o or q is _ANY:
-            return orig(self, o, _one_shot)
-        try:
-            tags = tags_in(o) if has_tags(o) else None
-        except Exception as exc:
-            fallback(where, exc)
-            tags = None
-        if not tags:
-            return orig(self, o, _one_shot)
-        proxied = _proxied(o, where)
-        if proxied:
-            o = _unproxy(o, 0)
-        return _tagged_chunks(self, o, tags, proxied, _one_shot, where)
-
-    functools.update_wrapper(iterencode, orig)
-    return fast(iterencode, fast=orig, check_from=1)
-
-
-def _hook_options(decoder: Any) -> dict[str, Any] | None:
-    """The arguments making a `JSONDecoder` that parses as `decoder` does, when it is
-    one (a subclass's may use its hooks otherwise) with an object hook; read from
-    its scanner, which holds what it parses with."""
-    if type(decoder) is not json.JSONDecoder:
-        return None
-    scan: Any = decoder.__dict__.get("scan_once")
-    if _C_SCANNER is None or type(scan) is not _C_SCANNER:
-        return None
-    if scan.object_hook is None and scan.object_pairs_hook is None:
-        return None
-    kw: dict[str, Any] = {"strict": scan.strict}
-    for name in ("object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant"):
-        kw[name] = getattr(scan, name)
-    # the defaults, as json.loads passes them (None): not wrapped
-    if kw["parse_float"] is float:
-        kw["parse_float"] = None
-    if kw["parse_int"] is int:
-        kw["parse_int"] = None
-    constant = kw["parse_constant"]
-    if getattr(constant, "__self__", None) is _CONSTANTS and constant.__name__ == "__getitem__":
-        kw["parse_constant"] = None
-    return kw
-
-
-def _decode_method(orig: Callable[..., Any], where: str, pair: bool) -> Callable[..., Any]:
-    """``JSONDecoder.decode`` (`pair` false) or ``.raw_decode``: the original's result
-    with the tags ``json.loads`` with this decoder gives: every string of the
-    document (keys too) carries the text's tags; an object hook gets its dict or
-    pairs already tagged (see `_HookTagger`)."""
-
-    def method(self: json.JSONDecoder, s: Any, *args: Any, **kw: Any) -> Any:
-        q = _quiet.get()
-        if q is s or q is _ANY or type(s) is str:
-            return orig(self, s, *args, **kw)
-        tags = hooks = None
-        try:
-            tags = tags_in(s)
-            hooks = _hook_options(self) if tags else None
-        except Exception as exc:
-            fallback(where, exc)
-        if not tags:
-            return orig(self, s, *args, **kw)
-        if hooks is not None:
-
-            def call(text: Any, **options: Any) -> Any:
-                return orig(json.JSONDecoder(**options), text, *args, **kw)
-
-            return _loads_hooked(call, s, tags, hooks, where, pair)
-        res = _quietly(s, orig, self, s, *args, **kw)
-        try:
-            return (tag_deep(res[0], tags), res[1]) if pair else tag_deep(res, tags)
-        except Exception as exc:
-            fallback(where, exc)
-        return res
-
-    functools.update_wrapper(method, orig)
-    return fast(method, fast=orig, check_from=1)
+    return fast(loads, fast=orig)
 
 
 def apply() -> None:
@@ -761,12 +477,3 @@ def apply() -> None:
     patch(json, "dump", _dump(json.dump))
     # json.load() calls the module's loads(), so it is covered through it
     patch(json, "loads", _loads(json.loads))
-    enc, dec = json.JSONEncoder, json.JSONDecoder
-    patch(enc, "encode", _encode_method(enc.__dict__["encode"]))
-    patch(enc, "iterencode", _iterencode_method(enc.__dict__["iterencode"]))
-    patch(dec, "decode", _decode_method(dec.__dict__["decode"], "json.JSONDecoder.decode", False))
-    patch(
-        dec,
-        "raw_decode",
-        _decode_method(dec.__dict__["raw_decode"], "json.JSONDecoder.raw_decode", True),
-    )
