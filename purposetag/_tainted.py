@@ -559,7 +559,7 @@ class TaintedStr(str):
         return mk_str(res, R.union(self._pt_ranges))
 
     def __format__(self, spec: str) -> str:
-        if not spec:
+        if spec == "" and type(spec) is str:  # (0 or None is str's TypeError, below)
             return self
         try:
             res = str.__format__(self, spec)

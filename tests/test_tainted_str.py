@@ -507,3 +507,14 @@ def test_format_spec_errors_name_plain_str() -> None:
     with pytest.raises(ValueError) as plain_err:
         format("0", "x")
     assert str(tagged_err.value) == str(plain_err.value)
+
+
+def test_format_with_a_spec_that_is_not_a_str_raises_as_str_does() -> None:
+    t = pt.tag("ab", "security.authentication")
+    for spec in (0, None, b""):
+        with pytest.raises(TypeError) as want:
+            "ab".__format__(spec)  # type: ignore[arg-type]
+        with pytest.raises(TypeError) as got:
+            t.__format__(spec)  # type: ignore[arg-type]
+        assert str(got.value) == str(want.value)
+    assert t.__format__("") is t and pt.is_tagged(f"{t}")
