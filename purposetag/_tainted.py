@@ -783,7 +783,17 @@ class TaintedBytes(bytes):
         try:
             res = bytes.__add__(self, other)
         except TypeError:
-            return NotImplemented
+            res = None
+        if res is None:
+            # as for plain bytes: the right operand's __radd__ first, then bytes'
+            # concatenation error, naming `bytes` ("can't concat int to bytes"),
+            # raised outside the handler (no chained context)
+            radd = getattr(type(other), "__radd__", None)
+            if radd is not None:
+                out = radd(other, self)
+                if out is not NotImplemented:
+                    return out  # type: ignore[no-any-return]
+            return bytes.__add__(b"", other)  # raises
         n = len(self)
         return mk_bytes(
             res, R.build(((n, self._pt_ranges, 0), (len(res) - n, _rng(other), 0)), len(res))

@@ -140,3 +140,20 @@ def test_non_bytes_arguments_raise_like_plain() -> None:
         with pytest.raises(TypeError) as got:
             call(ba(b"abc"))
         assert str(got.value) == str(want.value)
+
+
+def test_concatenating_something_else_raises_as_bytes_does() -> None:
+    tb = pt.tag(b"ab", "security.authentication")
+    for other in (1, "x", 2.0, None, [1]):
+        with pytest.raises(TypeError) as want:
+            b"ab" + other  # type: ignore[operator]
+        with pytest.raises(TypeError) as got:
+            tb + other
+        assert str(got.value) == str(want.value) and got.value.__context__ is None
+
+    class Radd:
+        def __radd__(self, other: object) -> str:
+            return "radd"
+
+    assert tb + Radd() == "radd"  # the right operand's __radd__ still goes first
+    assert pt.tags(tb + bytearray(b"z")) == pt.tags(tb)
