@@ -102,7 +102,11 @@ class RedactTagged:
             exc = info[1]
         else:
             exc = sys.exc_info()[1]
-        if exc is None:
+        # anything tagged reachable from it (its chain, a group's exceptions and
+        # theirs)?  Then the traceback is written here, each message of the chain
+        # redacted if it itself holds tagged data (a group's sub-exceptions, which
+        # format_exc_info would print in full, are left out)
+        if exc is None or self._whole(exc) is _MISSING:
             return
         # the exceptions the traceback shows: the logged one and the chain behind it
         chain: list[tuple[BaseException, str]] = []  # (exception, how the next led to it)
@@ -119,12 +123,6 @@ class RedactTagged:
             else:
                 chain.append((e, ""))
                 e = None
-        # anything tagged reachable from it (its chain, a group's exceptions and
-        # theirs)?  Then the traceback is written here, each message of the chain
-        # redacted if it itself holds tagged data (a group's sub-exceptions, which
-        # format_exc_info would print in full, are left out)
-        if self._whole(exc) is _MISSING:
-            return
         redacted = [self._whole(x, chains=False) for x, _link in chain]
         parts: list[str] = []
         for (x, link), r in reversed(list(zip(chain, redacted, strict=True))):

@@ -103,6 +103,7 @@ _EXC_SKIP = frozenset(
     {"args", "__traceback__", "__dict__", "__suppress_context__", "__cause__", "__context__"}
 )
 _EXC_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 
 def _exception_fields(t: type) -> tuple[tuple[str, Any], ...]:
@@ -113,7 +114,7 @@ def _exception_fields(t: type) -> tuple[tuple[str, Any], ...]:
     if found is None:
         fields: dict[str, Any] = {}
         for cls in t.__mro__:
-            if cls.__flags__ & (1 << 9):  # a Python class
+            if cls.__flags__ & _HEAPTYPE:  # a Python class
                 continue
             for name, desc in type.__dict__["__dict__"].__get__(cls).items():
                 if name in _EXC_SKIP or name in fields:
@@ -134,8 +135,8 @@ def _index_segment(i: int) -> str:
 _MEMBER = types.MemberDescriptorType
 _PROXY: type = wrapt.BaseObjectProxy
 _PROXY_TARGET = vars(wrapt.BaseObjectProxy)["__wrapped__"].__get__
-# Py_TPFLAGS_HEAPTYPE | Py_TPFLAGS_HAVE_GC: a class made by a class statement
-_HEAP_GC = (1 << 9) | (1 << 14)
+# Py_TPFLAGS_HEAPTYPE (a class made by a class statement) | Py_TPFLAGS_HAVE_GC
+_HEAP_GC = _HEAPTYPE | (1 << 14)
 
 # Per type: the `__dict__` descriptor (or None) and the (name, descriptor) of each slot.
 _Layout = tuple["Any | None", tuple[tuple[str, Any], ...]]

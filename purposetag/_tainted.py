@@ -107,6 +107,14 @@ def _size(x: Any) -> int:
     return memoryview(x).nbytes
 
 
+def _reflected_add(self: Any, other: Any) -> Any:
+    """``other.__radd__(self)``, or NotImplemented.  Plain str and bytes have no
+    numeric ``+``: the right operand's ``__radd__`` goes first, then their
+    concatenation (which raises their own TypeError)."""
+    radd = getattr(type(other), "__radd__", None)
+    return NotImplemented if radd is None else radd(other, self)
+
+
 def _strip(base: type, self: Any, res: Any, start: int) -> Any:
     return _mk_like(base, res, R.sub(self._pt_ranges, start, start + len(res)))
 
@@ -456,13 +464,9 @@ class TaintedStr(str):
                     res,
                     R.build(((n, self._pt_ranges, 0), (len(other), _rng(other), 0)), len(res)),
                 )
-            # Plain str has no numeric `+`: the right operand's __radd__ goes first,
-            # then str concatenation (which raises str's own TypeError).
-            radd = getattr(to, "__radd__", None)
-            if radd is not None:
-                out = radd(other, self)
-                if out is not NotImplemented:
-                    return out  # type: ignore[no-any-return]
+            out = _reflected_add(self, other)
+            if out is not NotImplemented:
+                return out  # type: ignore[no-any-return]
         res = _s_add(self, other)
         r = self._pt_ranges
         if type(r) is _frozenset:
@@ -785,15 +789,12 @@ class TaintedBytes(bytes):
         except TypeError:
             res = None
         if res is None:
-            # as for plain bytes: the right operand's __radd__ first, then bytes'
-            # concatenation error, naming `bytes` ("can't concat int to bytes"),
+            out = _reflected_add(self, other)
+            if out is not NotImplemented:
+                return out  # type: ignore[no-any-return]
+            # bytes' concatenation error, naming `bytes` ("can't concat int to bytes"),
             # raised outside the handler (no chained context)
-            radd = getattr(type(other), "__radd__", None)
-            if radd is not None:
-                out = radd(other, self)
-                if out is not NotImplemented:
-                    return out  # type: ignore[no-any-return]
-            return bytes.__add__(b"", other)  # raises
+            return bytes.__add__(b"", other)
         n = len(self)
         return mk_bytes(
             res, R.build(((n, self._pt_ranges, 0), (len(res) - n, _rng(other), 0)), len(res))

@@ -16,7 +16,7 @@ from .. import _accel, _events
 from .. import _ranges as R
 from .._formatting import brace_format, brace_format_map, deep_union, percent_format
 from .._proxy import TaggedValue
-from .._scan import ATOMIC as _ATOMIC_TYPES
+from .._scan import ATOMIC
 from .._tainted import TaintedBytes, TaintedStr, _rng, join_tagged, mk_bytes, mk_str
 
 _T = TypeVar("_T")
@@ -27,9 +27,8 @@ _all_plain = _PLAIN.issuperset
 _TAINTED = frozenset({TaintedStr, TaintedBytes})
 _no_tainted = _TAINTED.isdisjoint
 _BuiltinMethod: Any = type("".join)
-# lone `%` operands formatted by `%` itself: values that never carry tags, and
-# containers, whose tags `deep_union` has looked for
-_ATOMIC = _ATOMIC_TYPES
+# lone `%` operands formatted by `%` itself: values that never carry tags (`ATOMIC`),
+# and containers, whose tags `deep_union` has looked for
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 _s_plain = str.__str__
 _str_new = str.__new__
@@ -295,15 +294,16 @@ def convert(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
     t = type(src)
     if not (fn is bytes and t is TaintedStr) and not (fn is str and t is TaintedBytes):
         return res
+    where = "bytes()" if fn is bytes else "str()"
     try:
         rest = args[1:]
         kw = {k: v for k, v in kwargs.items() if k != "source" and k != "object"}
         tagged = src.encode(*rest, **kw) if fn is bytes else src.decode(*rest, **kw)
         if tagged == res:
             return tagged
-        return _contained("bytes()" if fn is bytes else "str()", ValueError("length"), res, src)
+        return _contained(where, ValueError("not the same text"), res, src)
     except Exception as exc:
-        return _contained("bytes()" if fn is bytes else "str()", exc, res, src)
+        return _contained(where, exc, res, src)
 
 
 def _mod_tagged(a: Any, b: Any) -> Any:
@@ -348,7 +348,7 @@ def mod(a: Any, b: Any) -> Any:
             return percent_format(a, b)
         if deep_union(b):
             return _mod_tagged(a, b)
-        if ta is str and tb not in _ATOMIC and not issubclass(tb, _CONTAINERS):
+        if ta is str and tb not in ATOMIC and not issubclass(tb, _CONTAINERS):
             # an object whose str()/repr() may be tagged text (a user, an exception):
             # percent_format asks for it once, as `%` would, and keeps its tags
             return percent_format(a, b)

@@ -246,11 +246,22 @@ def _dump_encoder(
     )
 
 
+_ITERENCODE: dict[Any, Any] = {}  # JSONEncoder.iterencode -> its tagging copy (or None)
+
+
 def _tagging_iterencode() -> Callable[[Any, Any], Any] | None:
     """``JSONEncoder.iterencode`` -- its own code, so its chunks and its calls are
     the running Python's -- reading string encoders that keep each string's tags
-    on its characters; None if its code does not read them by those names."""
+    on its characters; None if its code does not read them by those names.  Made
+    once per ``iterencode`` function."""
     fn = json.JSONEncoder.iterencode
+    if fn not in _ITERENCODE:
+        _ITERENCODE.clear()  # (only the current function's copy is kept)
+        _ITERENCODE[fn] = _copy_iterencode(fn)
+    return _ITERENCODE[fn]  # type: ignore[no-any-return]
+
+
+def _copy_iterencode(fn: Any) -> Callable[[Any, Any], Any] | None:
     code = fn.__code__
     names = ("encode_basestring_ascii", "encode_basestring")
     if not all(n in code.co_names for n in names) or fn.__closure__:
