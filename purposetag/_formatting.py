@@ -59,8 +59,9 @@ def _args(values: tuple[Any, ...]) -> tuple[Any, ...]:
 
 _LEAVES = frozenset({str, bytes, int, float, bool, type(None), complex})
 _MAPPINGPROXY = type(type.__dict__)
-_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
-_BUILT_IN = (dict, list, tuple, set, frozenset, _col.deque, *_VIEWS)
+# dict keys/values/items views (an OrderedDict's are subclasses): iterated in C
+DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
+_BUILT_IN = (dict, list, tuple, set, frozenset, _col.deque, *DICT_VIEWS)
 _CLASS_DICT = type.__dict__["__dict__"].__get__  # a class's own namespace, no metaclass hooks
 _NOTHING: Any = object()
 

@@ -27,6 +27,7 @@ import wrapt
 
 from . import _events, _settings
 from ._errors import PolicyError
+from ._formatting import DICT_VIEWS
 from ._proxy import TaggedValue
 from ._ranges import TagSet
 from ._ranges import union as _union_ranges
@@ -83,16 +84,6 @@ _OPAQUE: tuple[type, ...] = (
 )
 
 _GETSET = types.GetSetDescriptorType
-_VIEWS = frozenset(
-    {
-        type({}.keys()),
-        type({}.values()),
-        type({}.items()),
-        type(collections.OrderedDict().keys()),
-        type(collections.OrderedDict().values()),
-        type(collections.OrderedDict().items()),
-    }
-)
 _EXC_ARGS = BaseException.__dict__["args"].__get__
 _EXC_CHAIN = (
     ("__cause__", BaseException.__dict__["__cause__"].__get__),
@@ -330,7 +321,7 @@ class Scanner:
         elif issubclass(t, collections.deque):
             self._each(tuple(collections.deque.__iter__(v)), _index_segment, depth + 1)
             self._object(v, t, depth + 1)
-        elif t in _VIEWS:  # dict keys/values/items views: C iteration, no user code
+        elif issubclass(t, DICT_VIEWS):  # C iteration over the dict, no user code
             self._each(tuple(v), None, depth + 1)
         elif t is slice:  # (a slice holds any object)
             self._attrs([("start", v.start), ("stop", v.stop), ("step", v.step)], depth + 1)
