@@ -27,18 +27,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ._accel import fast
-from ._tainted import TaintedStr
-
-
-def _exact(value: Any) -> Any:
-    return str.__str__(value) if type(value) is TaintedStr else value
+from ._tainted import exact_text
 
 
 def _parse_parts(orig: Callable[..., Any]) -> Callable[..., Any]:
     """3.11: ``_Flavour.parse_parts(self, parts)``."""
 
     def parse_parts(self: Any, parts: Any) -> Any:
-        return orig(self, [_exact(p) for p in parts])
+        return orig(self, [exact_text(p) for p in parts])
 
     parse_parts.__wrapped__ = orig  # type: ignore[attr-defined]
     # with the C accelerator, a list of plain strings goes straight to the original
@@ -49,7 +45,7 @@ def _parse_path(orig: Callable[..., Any]) -> Callable[..., Any]:
     """3.12, 3.13: the classmethod ``PurePath._parse_path(cls, path)``."""
 
     def parse_path(cls: Any, path: Any) -> Any:
-        return orig(cls, _exact(path))
+        return orig(cls, exact_text(path))
 
     parse_path.__wrapped__ = orig  # type: ignore[attr-defined]
     return fast(parse_path, fast=orig, check_from=1)
@@ -61,10 +57,10 @@ def _namedtuple(orig: Callable[..., Any]) -> Callable[..., Any]:
         if kwargs.get("module") is None:  # where the class is made, as namedtuple finds it
             kwargs["module"] = sys._getframe(1).f_globals.get("__name__", "__main__")
         if isinstance(field_names, str):
-            names: Any = _exact(field_names)
+            names: Any = exact_text(field_names)
         else:
-            names = [_exact(name) for name in field_names]
-        return orig(_exact(typename), names, **kwargs)
+            names = [exact_text(name) for name in field_names]
+        return orig(exact_text(typename), names, **kwargs)
 
     return namedtuple
 

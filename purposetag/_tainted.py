@@ -107,6 +107,18 @@ def _size(x: Any) -> int:
     return memoryview(x).nbytes
 
 
+def exact_text(value: Any) -> Any:
+    """`value` as a plain ``str``/``bytes`` copy when it is tagged text, else itself:
+    for code keyed by equal text (``re``'s and ``urlsplit``'s caches) or that takes
+    only exact strings (``sys.intern`` in ``pathlib`` and ``namedtuple``)."""
+    t = type(value)
+    if t is TaintedStr:
+        return _s_plain(value)
+    if t is TaintedBytes:
+        return bytes(value)
+    return value
+
+
 def _reflected_add(self: Any, other: Any) -> Any:
     """``other.__radd__(self)``, or NotImplemented.  Plain str and bytes have no
     numeric ``+``: the right operand's ``__radd__`` goes first, then their

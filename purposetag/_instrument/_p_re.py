@@ -20,9 +20,9 @@ import wrapt
 from .. import _ranges as R
 from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
-from .._tainted import _rng, mk_bytes, mk_str
+from .._tainted import _rng, exact_text, mk_bytes, mk_str
 from ._codepatch import clone, inject
-from ._patching import exact_text, fallback, patch, tag_deep
+from ._patching import fallback, patch, tag_deep
 
 _Pattern = re.Pattern
 _NONE: TagSet = frozenset()

@@ -26,11 +26,10 @@ from typing import Any
 
 from .. import _ranges as R
 from .._accel import fast
-from .._tainted import join_tagged
+from .._tainted import exact_text, join_tagged
 from ._codepatch import clone, inject
 from ._patching import (
     all_plain,
-    exact_text,
     fallback,
     patch,
     tag_deep,

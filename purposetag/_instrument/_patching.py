@@ -160,17 +160,6 @@ def has_tags(value: Any, depth: int = 32) -> bool:
     return bool(deep_union(value))
 
 
-def exact_text(value: Any) -> Any:
-    """`value` as a plain ``str``/``bytes`` copy when it is tagged text, else itself
-    (for caches keyed by equal text: ``re``'s, ``urlsplit``'s)."""
-    t = type(value)
-    if t is TaintedStr:
-        return str.__str__(value)
-    if t is TaintedBytes:
-        return bytes(value)
-    return value
-
-
 def tags_in(value: Any) -> TagSet:
     """Tags anywhere in `value` (carriers and containers, at any depth); empty fast
     for plain values."""

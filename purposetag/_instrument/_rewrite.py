@@ -640,7 +640,10 @@ def rewrite_tree(tree: ast.Module) -> ast.Module:
     # of the generated text would point tracers (coverage) and tracebacks at the
     # file's first lines, which may be code that never ran.
     body = tree.body
-    line = body[at].lineno if at < len(body) else body[-1].end_lineno or 1 if body else 1
+    if at < len(body):
+        line = body[at].lineno
+    else:  # only a docstring and `__future__` imports, or nothing
+        line = (body[-1].end_lineno or 1) if body else 1
     for stmt in added:
         for node in ast.walk(stmt):
             if "lineno" in node._attributes:
