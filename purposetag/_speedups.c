@@ -149,6 +149,153 @@ carrier_slot(PyObject *tp, const char *who)
     return off;
 }
 
+/* ---------------------------------------------------------------------------
+ * One-block tagged strings.  CPython makes a str subclass instance in two memory
+ * blocks, the object and then its characters (unicode_subtype_new, reached through
+ * str.__new__ with an argument tuple), and frees it through the generic subclass
+ * dealloc: about 55 ns for a short string, most of the cost of a tagged json.loads.
+ * `one_block` makes the TaintedStr for an exact str in one block, the characters
+ * right after the object; the object is a legacy (non-compact) str as CPython's own
+ * subclass instances are, its `data` pointing into the same block.
+ *
+ * `install_one_block(TaintedStr)` gives the type `one_block_dealloc`, which frees
+ * both kinds (one block, or CPython's two) and also runs as the base dealloc of
+ * TaintedStr's subclasses.  It does what the generic dealloc would do for a type
+ * like TaintedStr, checked at install: no finalizer, no __dict__, no weak
+ * references, the one `_pt_ranges` slot.  A one-block string is recognised by its
+ * data pointer: `basicsize` bytes after the object.  CPython's two-block strings
+ * cannot have theirs there: the object's own block (GC header + basicsize) is not a
+ * multiple of pymalloc's 16-byte alignment, so another block cannot start at that
+ * address (checked at install too; with system malloc, a chunk header is between).
+ * Without install (another layout, another CPython), nothing changes: strings are
+ * made as CPython makes them.
+ */
+static PyTypeObject *ob_type = NULL; /* TaintedStr, once installed */
+static Py_ssize_t ob_off = 0;        /* its _pt_ranges slot */
+static Py_ssize_t ob_size = 0;       /* its basicsize: where the characters start */
+
+static int
+ob_helper_traverse(PyObject *Py_UNUSED(o), visitproc Py_UNUSED(visit), void *Py_UNUSED(arg))
+{
+    return 0;
+}
+
+/* Only its sizes and flags are used, to allocate a GC object of basicsize + n bytes
+ * with CPython's own allocator (the object then gets TaintedStr as its type). */
+static PyTypeObject ob_helper = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "purposetag._speedups._OneBlockSize",
+    .tp_itemsize = 1,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = ob_helper_traverse,
+};
+
+/* ``o = str.__new__(TaintedStr, plain); o._pt_ranges = ranges`` for an exact str
+ * `plain`, in one block (a new reference) */
+static PyObject *
+one_block(PyObject *plain, PyObject *ranges)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(plain) < 0) {
+        return NULL;
+    }
+#endif
+    Py_ssize_t len = PyUnicode_GET_LENGTH(plain);
+    int kind = PyUnicode_KIND(plain);
+    if (len > (PY_SSIZE_T_MAX - ob_size) / kind - 1) {
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t nbytes = (len + 1) * kind; /* with the terminating NUL */
+    PyObject *o = (PyObject *)_PyObject_GC_NewVar(&ob_helper, nbytes);
+    if (o == NULL) {
+        return NULL;
+    }
+    memset((char *)o + sizeof(PyObject), 0, (size_t)ob_size - sizeof(PyObject));
+    Py_SET_TYPE(o, ob_type);
+    Py_INCREF(ob_type); /* a heap type: each instance holds it */
+    char *data = (char *)o + ob_size;
+    memcpy(data, PyUnicode_DATA(plain), (size_t)nbytes);
+    PyASCIIObject *a = (PyASCIIObject *)o;
+    a->length = len;
+    a->hash = ((PyASCIIObject *)plain)->hash;
+    a->state.kind = (unsigned int)kind;
+    a->state.ascii = PyUnicode_IS_ASCII(plain) ? 1 : 0;
+#if PY_VERSION_HEX < 0x030C0000
+    a->state.ready = 1;
+#endif
+    if (a->state.ascii) { /* as CPython's: an ASCII string is its own UTF-8 */
+        ((PyCompactUnicodeObject *)o)->utf8 = data;
+        ((PyCompactUnicodeObject *)o)->utf8_length = len;
+    }
+    ((PyUnicodeObject *)o)->data.any = data;
+    *(PyObject **)((char *)o + ob_off) = Py_NewRef(ranges);
+    PyObject_GC_Track(o);
+    return o;
+}
+
+static void
+one_block_dealloc(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    /* first call (a TaintedStr), or base dealloc of a subclass's, which tracked it again */
+    PyObject_GC_UnTrack(o);
+    Py_CLEAR(*(PyObject **)((char *)o + ob_off));
+    char *inl = (char *)o + ob_size;
+    if (((PyUnicodeObject *)o)->data.any == inl) { /* nothing for str's dealloc to free */
+        PyCompactUnicodeObject *c = (PyCompactUnicodeObject *)o;
+        if (c->utf8 == inl) {
+            c->utf8 = NULL;
+            c->utf8_length = 0;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if ((char *)((PyASCIIObject *)o)->wstr == inl) {
+            ((PyASCIIObject *)o)->wstr = NULL;
+            c->wstr_length = 0;
+        }
+#endif
+        ((PyUnicodeObject *)o)->data.any = NULL;
+    }
+    PyUnicode_Type.tp_dealloc(o); /* what else str allocated; then tp_free */
+    Py_DECREF(tp);                /* the generic dealloc leaves a heap base's type to it */
+}
+
+static PyObject *
+sp_install_one_block(PyObject *Py_UNUSED(module), PyObject *cls)
+{
+    Py_ssize_t off = carrier_slot(cls, "install_one_block");
+    if (off < 0) {
+        return NULL;
+    }
+    PyTypeObject *t = (PyTypeObject *)cls;
+    if (ob_type != NULL) {
+        if (ob_type == t) {
+            Py_RETURN_TRUE;
+        }
+        PyErr_SetString(PyExc_RuntimeError, "install_one_block: already installed on another type");
+        return NULL;
+    }
+    const size_t gc_head = 2 * sizeof(void *); /* PyGC_Head, 3.11 to 3.13 */
+    if (t->tp_basicsize != PyUnicode_Type.tp_basicsize + (Py_ssize_t)sizeof(PyObject *) ||
+        t->tp_finalize != NULL || t->tp_del != NULL || t->tp_weaklistoffset != 0 ||
+        t->tp_dictoffset != 0 || !PyType_HasFeature(t, Py_TPFLAGS_HAVE_GC) ||
+        (t->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0 ||
+#ifdef Py_TPFLAGS_MANAGED_WEAKREF
+        (t->tp_flags & Py_TPFLAGS_MANAGED_WEAKREF) != 0 ||
+#endif
+        t->tp_free != PyObject_GC_Del || (gc_head + (size_t)t->tp_basicsize) % 16 == 0 ||
+        PY_VERSION_HEX >= 0x030E0000) {
+        Py_RETURN_FALSE; /* not a layout this knows: strings stay as CPython makes them */
+    }
+    ob_helper.tp_basicsize = t->tp_basicsize;
+    if (PyType_Ready(&ob_helper) < 0) {
+        return NULL;
+    }
+    ob_off = off;
+    ob_size = t->tp_basicsize;
+    ob_type = (PyTypeObject *)Py_NewRef(cls);
+    t->tp_dealloc = one_block_dealloc;
+    Py_RETURN_TRUE;
+}
+
 /* Tagged strings a guard may pass on (Fast's `allowed`).  `carrier` is TaintedStr,
  * `carrier_off` the offset of its `_pt_ranges` slot (set_carrier); `cur_policy` the
  * policy in force (set_policy, called by _settings on every change). */
@@ -362,6 +509,9 @@ placer_ranges(Placer *pl, Py_ssize_t total)
 static PyObject *
 carrier_new(PyObject *plain, PyObject *ranges)
 {
+    if (ob_type != NULL && carrier == ob_type && PyUnicode_CheckExact(plain)) {
+        return one_block(plain, ranges);
+    }
     PyObject *args = PyTuple_Pack(1, plain);
     if (args == NULL) {
         return NULL;
@@ -509,6 +659,7 @@ typedef struct {
     int join; /* name is "join", nothing else set: try join_direct first */
     int hash_ctor; /* wrap_type is TaggedHash, fast alone: a hash constructor */
     int held_plain;
+    int deep; /* json.loads: a lone tagged str argument is parsed by fast and tag_deep'd */
     PyObject *only_types;
     PyObject *make; /* the CsvWriter type: always call fast, wrap what it returns */
     PyTypeObject *inner_type; /* fast_inner's cache: the type whose slot `inner` is, */
@@ -717,6 +868,8 @@ held_plain(PyObject *o, int depth, Py_ssize_t *budget)
     return h.plain;
 }
 
+static PyObject *tag_deep_lone(PyObject *doc, PyObject *tags); /* with tag_deep, below */
+
 static PyObject *
 fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -746,6 +899,32 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         PyObject *res = csv_wrap((PyTypeObject *)self->make, w, self->fast, args, n, kwnames);
         Py_DECREF(w);
         return res;
+    }
+    if (self->deep && n == 1 && nk == 0 && carrier != NULL && Py_IS_TYPE(args[0], carrier)) {
+        /* ``json.loads(tagged)`` with every character tagged alike (its ranges one tag
+         * set): the document parsed by `fast`, then each string in it tagged with that
+         * set in C, as the Python wrapper does (which takes every other case) */
+        PyObject *r = *(PyObject **)((char *)args[0] + carrier_off);
+        if (r != NULL && PyFrozenSet_CheckExact(r) && PySet_GET_SIZE(r) > 0) {
+            Py_INCREF(r); /* the parse runs no code of the caller's, but hold it anyway */
+            PyObject *res = call_direct(self->fast, args, 1, NULL);
+            PyObject *out = res == NULL ? NULL : tag_deep_lone(res, r);
+            Py_DECREF(r);
+            if (out != NULL || res == NULL) {
+                Py_XDECREF(res);
+                return out; /* tagged, or the parser's own error */
+            }
+            Py_DECREF(res);
+            if (PyErr_Occurred()) {
+                if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                    return NULL; /* KeyboardInterrupt and the like are not ours to hide */
+                }
+                PyErr_Clear();
+            }
+            /* not set up, or a failure of ours (a document too deep): the Python
+             * wrapper parses again, and falls back and reports as it does */
+            goto slow;
+        }
     }
     if (self->join && n == 2 && nk == 0) {
         int taken;
@@ -899,16 +1078,17 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *kwlist[] = {"slow",       "fast",      "inner",      "name",
                              "when_plain", "wrap_type", "wrap_attr",  "check_from",
                              "fast_from",  "depth",     "call_first", "only_types",
-                             "make",       "allowed",   "held_plain", NULL};
+                             "make",       "allowed",   "held_plain", "deep",
+                             NULL};
     PyObject *slow, *fast = NULL, *inner = NULL, *name = NULL, *when_plain = NULL;
     PyObject *wrap_type = NULL, *wrap_attr = NULL;
     Py_ssize_t check_from = 0, fast_from = 0;
-    int depth = 3, call_first = 0, held = 0;
+    int depth = 3, call_first = 0, held = 0, deep = 0;
     PyObject *only_types = NULL, *make = NULL, *allowed = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOOOp", kwlist, &slow, &fast,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOnnipOOOpp", kwlist, &slow, &fast,
                                      &inner, &name, &when_plain, &wrap_type, &wrap_attr,
                                      &check_from, &fast_from, &depth, &call_first, &only_types,
-                                     &make, &allowed, &held)) {
+                                     &make, &allowed, &held, &deep)) {
         return NULL;
     }
     if (!PyCallable_Check(slow)) {
@@ -984,6 +1164,12 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "Fast(): allowed is a dict, with fast alone");
         return NULL;
     }
+    if (deep && (!has_fast || has_inner || has_name || has_wrap || call_first ||
+                 only_types != NULL || make != NULL || allowed != NULL || held ||
+                 (when_plain != NULL && when_plain != Py_None) || check_from || fast_from)) {
+        PyErr_SetString(PyExc_TypeError, "Fast(): deep is for a parser, with fast alone");
+        return NULL;
+    }
     if (check_from < 0 || fast_from < 0 || depth < 0) {
         PyErr_SetString(PyExc_ValueError, "Fast(): check_from, fast_from, depth must be >= 0");
         return NULL;
@@ -1021,6 +1207,7 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                       !has_name && !call_first && check_from == 0 && fast_from == 0 &&
                       self->when_plain == NULL && only_types == NULL && make == NULL;
     self->held_plain = held;
+    self->deep = deep;
     self->join = self->join && !held;
     self->hash_ctor = self->hash_ctor && !held;
     self->vectorcall = fast_vectorcall;
@@ -2181,8 +2368,9 @@ static PyType_Spec hash_spec = {
  * tag_deep(value, tags, keys): `_patching._tag_deep` for the bulk of a parsed
  * document.  Exact dicts and lists are rebuilt here, each exact str becoming a
  * new TaintedStr whose ranges are `tags` (the one shared, interned frozenset),
- * the exact scalars of `_SCALARS` are kept, and a plain dict key is tagged once
- * per distinct text through `keys` (plain key -> tagged key), as in Python.
+ * the exact scalars of `_SCALARS` are kept, and inside a list a plain dict key is
+ * tagged once per distinct text through `keys` (plain key -> tagged key; None
+ * outside any list, where a key is copied as any string is), as in Python.
  * Every other value (subclasses, tuples, bytes, proxies, tagged strings, and
  * anything deeper than TAG_DEPTH containers) is handed, with `tags` and `keys`,
  * to the Python `_tag_deep`, which is the reference.
@@ -2208,7 +2396,7 @@ typedef struct {
     PyObject *slow;
     Py_ssize_t offset;
     PyObject *tags;
-    PyObject *keys;
+    PyObject *keys; /* NULL outside any list when tag_deep was given None */
     PyObject *args; /* (s,): str's tp_new argument, reused (td_str); NULL before the first */
 } TagDeep;
 
@@ -2224,6 +2412,9 @@ typedef struct {
 static PyObject *
 td_str(TagDeep *c, PyObject *s)
 {
+    if (ob_type != NULL && c->type == ob_type) {
+        return one_block(s, c->tags);
+    }
     if (c->args != NULL && Py_REFCNT(c->args) == 1) {
         PyObject *old = PyTuple_GET_ITEM(c->args, 0);
         PyTuple_SET_ITEM(c->args, 0, Py_NewRef(s));
@@ -2252,7 +2443,7 @@ td_str(TagDeep *c, PyObject *s)
 static PyObject *
 td_slow_call(TagDeep *c, PyObject *v)
 {
-    PyObject *stack[3] = {v, c->tags, c->keys};
+    PyObject *stack[3] = {v, c->tags, c->keys == NULL ? Py_None : c->keys};
     return PyObject_Vectorcall(c->slow, stack, 3, NULL);
 }
 
@@ -2290,6 +2481,14 @@ td_list(TagDeep *c, PyObject *list, int depth)
     if (out == NULL) {
         return NULL;
     }
+    PyObject *own = NULL; /* the records of this list share their tagged keys */
+    if (c->keys == NULL) {
+        c->keys = own = PyDict_New();
+        if (own == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
     /* the size is read at each step: a callback may have changed the list */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
         PyObject *v = Py_NewRef(PyList_GET_ITEM(list, i));
@@ -2304,8 +2503,16 @@ td_list(TagDeep *c, PyObject *list, int depth)
             goto error;
         }
     }
+    if (own != NULL) {
+        c->keys = NULL;
+        Py_DECREF(own);
+    }
     return out;
 error:
+    if (own != NULL) {
+        c->keys = NULL;
+        Py_DECREF(own);
+    }
     Py_DECREF(out);
     return NULL;
 }
@@ -2354,7 +2561,9 @@ td_dict(TagDeep *c, PyObject *d, int depth)
         /* borrowed from `d`, which a callback (for the key or the value) may change */
         Py_INCREF(k);
         Py_INCREF(v);
-        PyObject *tk = Py_TYPE(k) == &PyUnicode_Type ? td_key(c, k) : td_value(c, k, depth);
+        PyObject *tk = Py_TYPE(k) != &PyUnicode_Type ? td_value(c, k, depth)
+                       : c->keys == NULL               ? td_str(c, k)
+                                                       : td_key(c, k);
         Py_DECREF(k);
         if (tk == NULL) {
             Py_DECREF(v);
@@ -2380,6 +2589,26 @@ error:
 }
 
 static PyObject *
+tag_deep_run(PyObject *value, PyObject *tags, PyObject *keys)
+{
+    /* the call keeps what it uses: set_tag_deep, which Python code could run, may
+     * replace the globals */
+    TagDeep c = {(PyTypeObject *)Py_NewRef(td_type), Py_NewRef(td_slow), td_offset, tags,
+                 keys == Py_None ? NULL : keys, NULL};
+    PyObject *res;
+    if (PyFrozenSet_CheckExact(tags) && (PyDict_CheckExact(keys) || keys == Py_None)) {
+        res = td_value(&c, value, TAG_DEPTH);
+    }
+    else { /* not what tag_deep passes: all of it to Python */
+        res = td_slow_call(&c, value);
+    }
+    Py_XDECREF(c.args);
+    Py_DECREF(c.type);
+    Py_DECREF(c.slow);
+    return res;
+}
+
+static PyObject *
 sp_tag_deep(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3) {
@@ -2390,21 +2619,19 @@ sp_tag_deep(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
         PyErr_SetString(PyExc_RuntimeError, "purposetag: tag_deep used before set_tag_deep");
         return NULL;
     }
-    /* the call keeps what it uses: set_tag_deep, which Python code could run, may
-     * replace the globals */
-    TagDeep c = {(PyTypeObject *)Py_NewRef(td_type), Py_NewRef(td_slow), td_offset, args[1],
-                 args[2], NULL};
-    PyObject *res;
-    if (PyFrozenSet_CheckExact(args[1]) && PyDict_CheckExact(args[2])) {
-        res = td_value(&c, args[0], TAG_DEPTH);
+    return tag_deep_run(args[0], args[1], args[2]);
+}
+
+/* json.loads's Fast (`deep`): `doc` parsed from a string whose every character has
+ * the tag set `tags` (a frozenset), as ``tag_deep(doc, tags)`` tags it; NULL with no
+ * error set when set_tag_deep has not given the TaintedStr type Fast knows */
+static PyObject *
+tag_deep_lone(PyObject *doc, PyObject *tags)
+{
+    if (td_slow == NULL || td_type != carrier) {
+        return NULL;
     }
-    else { /* not what tag_deep passes: all of it to Python */
-        res = td_slow_call(&c, args[0]);
-    }
-    Py_XDECREF(c.args);
-    Py_DECREF(c.type);
-    Py_DECREF(c.slow);
-    return res;
+    return tag_deep_run(doc, tags, Py_None);
 }
 
 static PyObject *
@@ -3037,6 +3264,9 @@ static PyMethodDef module_methods[] = {
     {"csv_setup", sp_csv_setup, METH_VARARGS,
      "csv_setup(writer type, writerow, writerows): the real writers' type and the Python "
      "methods CsvWriter calls for rows that are not plain."},
+    {"install_one_block", sp_install_one_block, METH_O,
+     "install_one_block(TaintedStr): make its strings in one block from C; True when "
+     "its layout allows it."},
     {"set_carrier", sp_set_carrier, METH_O,
      "set_carrier(TaintedStr): the tagged string type guards look into."},
     {"unbind", sp_unbind, METH_O,

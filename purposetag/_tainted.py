@@ -975,3 +975,5 @@ if _accel._C is not None:
     # f-string parts: CPython calls __format__("") on every str subclass; in C the
     # empty spec costs no Python frame (any other spec calls the method above)
     _accel._C.install_format(TaintedStr, TaintedStr.__dict__["__format__"])
+    # tagged strings made in C (json.loads, the aspects) come in one memory block
+    _accel._C.install_one_block(TaintedStr)

@@ -479,7 +479,9 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
 
     loads.__doc__ = orig.__doc__
     loads.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(loads, fast=orig)
+    # a lone tagged string whose characters all carry one tag set: parsed and
+    # tagged in C, as tag_deep(res, tags) here does
+    return fast(loads, fast=orig, deep=True)
 
 
 def apply() -> None:

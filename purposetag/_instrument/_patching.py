@@ -183,25 +183,29 @@ def tag_deep(value: Any, tags: TagSet) -> Any:
     """
     if not tags:
         return value
-    return _deep(value, intern_tags(tags), {})
+    return _deep(value, intern_tags(tags), None)
 
 
-def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
+def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str] | None) -> Any:
     """`tag_deep` below the top.  The bulk of a parsed document is plain strings in
     exact dicts and lists: those are handled in the loops, each plain string
-    getting the one shared `tags` object as its ranges.  `keys` maps a plain dict
-    key to its tagged copy, so a list of records shares one tagged string per key
-    name (as the json parser shares the plain ones).
+    getting the one shared `tags` object as its ranges.  Inside a list or tuple,
+    `keys` maps a plain dict key to its tagged copy, so a list of records shares one
+    tagged string per key name (as the json parser shares the plain ones); outside
+    any (`keys` None), a key is copied as any string is: the keys of one object
+    differ, and looking each up in a cache cost more than the copy.
     """
     t = type(value)
     if t is dict:
         new: Any = {}
         for k, v in dict.items(value):
             if type(k) is str:
-                tk = keys.get(k)
+                tk: Any = None if keys is None else keys.get(k)
                 if tk is None:
-                    tk = keys[k] = _str_new(TaintedStr, k)
+                    tk = _str_new(TaintedStr, k)
                     tk._pt_ranges = tags
+                    if keys is not None:
+                        keys[k] = tk
                 k = tk
             else:
                 k = _tag_deep(k, tags, keys)
@@ -218,6 +222,8 @@ def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
     if t is list:
         out: list[Any] = []
         append = out.append
+        if keys is None:  # the records of this list share their tagged keys
+            keys = {}
         for v in value:
             tv = type(v)
             if tv is str:
@@ -253,6 +259,8 @@ def _tag_deep(value: Any, tags: TagSet, keys: dict[str, str]) -> Any:
             return value
         return _rebuilt(t, value, list(zip(after[::2], after[1::2], strict=True)))
     if issubclass(t, list | tuple):
+        if keys is None:
+            keys = {}
         before = list(list.__iter__(value) if issubclass(t, list) else tuple.__iter__(value))
         after = [_tag_deep(v, tags, keys) for v in before]
         if not _changed(before, after):
@@ -346,7 +354,7 @@ def _rebuilt(t: type, old: Any, items: Any) -> Any:
     return new
 
 
-def _c_tag_deep() -> Callable[[Any, TagSet, dict[str, str]], Any]:
+def _c_tag_deep() -> Callable[[Any, TagSet, dict[str, str] | None], Any]:
     """`_tag_deep` in C (its dicts, lists, strings and numbers; the rest calls back
     the Python function), or the Python function itself when the accelerator is not
     loaded or does not accept `TaintedStr` (its `_pt_ranges` slot is checked)."""
@@ -356,7 +364,7 @@ def _c_tag_deep() -> Callable[[Any, TagSet, dict[str, str]], Any]:
         _accel._C.set_tag_deep(TaintedStr, _tag_deep)
     except (AttributeError, TypeError):  # pragma: no cover - an unexpected TaintedStr
         return _tag_deep
-    fn: Callable[[Any, TagSet, dict[str, str]], Any] = _accel._C.tag_deep
+    fn: Callable[[Any, TagSet, dict[str, str] | None], Any] = _accel._C.tag_deep
     return fn
 
 
