@@ -301,6 +301,7 @@ sp_install_one_block(PyObject *Py_UNUSED(module), PyObject *cls)
  * policy in force (set_policy, called by _settings on every change). */
 static PyTypeObject *carrier = NULL;
 static Py_ssize_t carrier_off = 0;
+static PyTypeObject *format_type = NULL; /* TaintedStr once its C __format__ is installed */
 static PyObject *cur_policy = NULL;
 #define MAX_SEEN 16
 
@@ -1433,6 +1434,7 @@ typedef struct {
     Py_UCS4 lit_max;     /* FSTRING: their widest character class */
     int as_list;
     int dyn;             /* call is None: the first operand is the call (and slow's head) */
+    int raw_last;        /* FSTRING: the last piece comes unformatted (see site_fstring) */
     vectorcallfunc vectorcall;
 } SiteObject;
 
@@ -1479,8 +1481,49 @@ site_put(PyObject *res, int kind, char *data, Py_ssize_t *pos, PyObject *s)
     return 0;
 }
 
+static PyObject *site_fstring_pieces(SiteObject *self, PyObject *const *args, Py_ssize_t n);
+
+/* An f-string's pieces come formatted (``f"{x}"``: CPython's FORMAT_VALUE), but for
+ * `raw_last` the last one, which has no conversion and no spec, comes as its value:
+ * it is formatted here as FORMAT_VALUE would, after every piece is evaluated, as
+ * there.  A TaintedStr's __format__ of the empty spec is the string itself (C's
+ * carrier_format): asking for it cost a method look-up and a bound method. */
 static PyObject *
 site_fstring(SiteObject *self, PyObject *const *args, Py_ssize_t n)
+{
+    if (!self->raw_last || n < 1) {
+        return site_fstring_pieces(self, args, n);
+    }
+    PyObject *last = args[n - 1];
+    if (PyUnicode_CheckExact(last) || (format_type != NULL && Py_IS_TYPE(last, format_type))) {
+        return site_fstring_pieces(self, args, n);
+    }
+    PyObject *small[SITE_STACK];
+    PyObject **pieces = small;
+    if (n > SITE_STACK) {
+        pieces = PyMem_Malloc((size_t)n * sizeof(PyObject *));
+        if (pieces == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    PyObject *res = NULL;
+    PyObject *f = PyObject_Format(last, NULL);
+    if (f != NULL) {
+        for (Py_ssize_t i = 0; i < n - 1; i++) {
+            pieces[i] = args[i];
+        }
+        pieces[n - 1] = f;
+        res = site_fstring_pieces(self, pieces, n);
+        Py_DECREF(f);
+    }
+    if (pieces != small) {
+        PyMem_Free(pieces);
+    }
+    return res;
+}
+
+static PyObject *
+site_fstring_pieces(SiteObject *self, PyObject *const *args, Py_ssize_t n)
 {
     PyObject *lits = self->items;
     Py_ssize_t len = self->lit_len;
@@ -1854,13 +1897,17 @@ static PyObject *
 site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"kind",    "items", "slow",    "call", "slow_head",
-                             "kwnames", "mark",  "as_list", "prog", NULL};
-    int kind, as_list = 0;
+                             "kwnames", "mark",  "as_list", "prog", "raw_last", NULL};
+    int kind, as_list = 0, raw_last = 0;
     PyObject *items, *slow, *call = Py_None, *slow_head = Py_None, *kwnames = Py_None;
     PyObject *mark = Py_None, *prog = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O|$OOOOpO", kwlist, &kind, &PyTuple_Type,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!O|$OOOOpOp", kwlist, &kind, &PyTuple_Type,
                                      &items, &slow, &call, &slow_head, &kwnames, &mark,
-                                     &as_list, &prog)) {
+                                     &as_list, &prog, &raw_last)) {
+        return NULL;
+    }
+    if (raw_last && kind != SITE_FSTRING) {
+        PyErr_SetString(PyExc_TypeError, "Site(): raw_last is for an f-string");
         return NULL;
     }
     if (prog != Py_None &&
@@ -1969,6 +2016,7 @@ site_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->lit_len = lit_len;
     self->lit_max = lit_max;
     self->as_list = as_list;
+    self->raw_last = raw_last;
     self->dyn = kind != SITE_FSTRING && call == Py_None;
     self->vectorcall = site_vectorcall;
     return (PyObject *)self;
@@ -2538,7 +2586,9 @@ td_key(TagDeep *c, PyObject *k)
 static PyObject *
 td_dict(TagDeep *c, PyObject *d, int depth)
 {
-    PyObject *new = PyDict_New();
+    /* sized for what it will hold: growing it as Python's loop does cost a resize
+     * for an object of six keys or more (the result is equal, only smaller) */
+    PyObject *new = _PyDict_NewPresized(PyDict_GET_SIZE(d));
     if (new == NULL) {
         return NULL;
     }
@@ -3188,8 +3238,7 @@ sp_set_carrier(PyObject *Py_UNUSED(module), PyObject *cls)
  * one asks for (CPython's FORMAT_VALUE calls __format__ on any str subclass): the
  * tagged string itself, as the Python method returns.  Any other spec, and a
  * subclass, goes to that Python method (`format_slow`). */
-static PyTypeObject *format_type = NULL;
-static PyObject *format_slow = NULL;
+static PyObject *format_slow = NULL; /* format_type: with the carrier, above */
 
 static PyObject *
 carrier_format(PyObject *self, PyObject *spec)

@@ -422,6 +422,14 @@ def test_site_construction_and_calls_are_checked() -> None:
     assert site("x") == "axb"
     with pytest.raises(TypeError, match="takes 1 operands, got 2"):
         site("x", "y")
+    with pytest.raises(TypeError, match="raw_last"):
+        C.Site(1, (0,), str, mark=0, raw_last=True)
+    with pytest.raises(TypeError, match="not a str"):
+        site(42)  # a formatted piece must be a str
+    raw = C.Site(0, ("a", "b"), str, call=(1,), raw_last=True)
+    assert raw(42) == "a42b" and raw(pt.tag(7, P)) == "a7b" and pt.is_tagged(raw(pt.tag(7, P)))
+    many = C.Site(0, ("",) * 20, str, call=(0,) * 19, raw_last=True)  # past the stack array
+    assert many(*"abcdefghijklmnopqr", 5) == "abcdefghijklmnopqr5"
 
 
 # ---------------------------------------------------- found by the C review (regressions)

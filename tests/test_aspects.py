@@ -481,3 +481,101 @@ def test_bytes_and_str_with_an_encoding_keep_tags(mods) -> None:
         with pytest.raises((LookupError, TypeError, UnicodeError)) as e2:
             inst.to_bytes(*bad)
         assert type(e1.value) is type(e2.value) and str(e1.value) == str(e2.value)
+
+
+LAST_PIECE_SRC = """
+def last(a, b):
+    return f"<{a}|{b}>"
+
+def only(b):
+    return f"hello {b}"
+
+def spec(a, b):
+    return f"<{a}|{b:>4}>"
+
+def order(log, a, b):
+    return f"{log.take(a)}{log.take(b)}"
+"""
+
+
+class _Fmt:
+    """An object whose __format__ records the call, returns `out` or raises it."""
+
+    def __init__(self, log: list[str], name: str, out: object) -> None:
+        self.log, self.name, self.out = log, name, out
+
+    def __format__(self, spec: str) -> str:
+        self.log.append(f"format {self.name} {spec!r}")
+        if isinstance(self.out, BaseException):
+            raise self.out
+        return self.out  # type: ignore[return-value]
+
+
+class _Log:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def take(self, v: object) -> object:
+        self.log.append(f"eval {getattr(v, 'name', v)!s}")
+        return v
+
+
+class _StrSub(str):
+    def __str__(self) -> str:
+        return "from __str__"
+
+
+def _outcome(fn: object, *args: object) -> tuple[object, ...]:
+    try:
+        return ("ok", fn(*args))  # type: ignore[operator]
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+
+
+def test_last_piece_is_formatted_as_cpython_does(make_module: Factory) -> None:  # noqa: F811
+    # with the accelerator the last piece (no conversion, no spec) reaches the site
+    # unformatted: every kind of value must come out as FORMAT_VALUE makes it
+    plain, inst = both(make_module, LAST_PIECE_SRC)
+    tagged = pt.tag("bob", P)
+    values: list[object] = [
+        "s",
+        tagged,
+        42,
+        pt.tag(42, P),
+        3.5,
+        None,
+        _StrSub("raw"),
+        pt.tag("é😀", P),
+        b"x",
+        [tagged],
+    ]
+    for v in values:
+        for fn in ("last", "spec"):
+            got, want = _outcome(getattr(inst, fn), "a", v), _outcome(getattr(plain, fn), "a", v)
+            assert got == want, (fn, v)
+            if got[0] == "ok":
+                assert (type(got[1]) is str) == (not pt.is_tagged(got[1])), (fn, v)
+        assert inst.only(v) == plain.only(v)
+    res = inst.last(pt.tag("a", P), tagged)
+    assert res == "<a|bob>" and pt.ranges(res) == [(1, 2, _tagset()), (3, 6, _tagset())]
+    assert pt.ranges(inst.only(tagged)) == [(6, 9, _tagset())]
+    assert pt.ranges(inst.only(pt.tag(7, P))) == [(6, 7, _tagset())]
+    assert type(inst.only(42)) is str and type(inst.only(_StrSub("x"))) is str
+
+
+def test_last_piece_errors_and_order_are_cpythons(make_module: Factory) -> None:  # noqa: F811
+    plain, inst = both(make_module, LAST_PIECE_SRC)
+    for out in (ValueError("bad spec"), 5):  # raises; returns a non-str
+        results = []
+        for mod in (plain, inst):
+            log: list[str] = []
+            a, b = _Fmt(log, "a", "A"), _Fmt(log, "b", out)
+            with pytest.raises((ValueError, TypeError)) as err:
+                mod.order(_Log(log), a, b)
+            results.append((log, type(err.value), str(err.value)))
+        assert results[0] == results[1]
+    log_p: list[str] = []
+    log_i: list[str] = []
+    assert plain.order(_Log(log_p), _Fmt(log_p, "a", "A"), _Fmt(log_p, "b", "B")) == "AB"
+    assert inst.order(_Log(log_i), _Fmt(log_i, "a", "A"), _Fmt(log_i, "b", "B")) == "AB"
+    assert log_p == log_i == ["eval a", "format a ''", "eval b", "format b ''"]

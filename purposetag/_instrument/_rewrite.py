@@ -118,8 +118,15 @@ class Rewriter(ast.NodeTransformer):
                 assert isinstance(v, ast.Constant) and isinstance(v.value, str)
                 literals[-1] += v.value
         key = tuple(literals)
-        fname = self._site(("fstring", key), "_pt_fs_", lambda f: _fstring_def(f, key))
         pieces: list[ast.expr] = [ast.copy_location(ast.JoinedStr(values=[f]), f) for f in fields]
+        # The last piece, with no conversion and no spec, can go unformatted: the C
+        # site formats it as CPython would, after every piece is evaluated, as here
+        # (an earlier one cannot: formatting it before the next is evaluated is seen).
+        last = fields[-1]
+        raw = ACCELERATED and last.conversion == -1 and last.format_spec is None
+        if raw:
+            pieces[-1] = last.value
+        fname = self._site(("fstring", key, raw), "_pt_fs_", lambda f: _fstring_def(f, key, raw))
         self.changed = True
         return _call(fname, pieces, node)
 
@@ -556,13 +563,16 @@ def _mod_def(fname: str, tmpl: Any, shape: tuple[Any, ...]) -> ast.stmt:
     return _def(src, consts)
 
 
-def _fstring_def(fname: str, literals: tuple[str, ...]) -> ast.stmt:
-    """The fast path of one f-string shape: every piece a plain ``str``."""
+def _fstring_def(fname: str, literals: tuple[str, ...], raw_last: bool = False) -> ast.stmt:
+    """The fast path of one f-string shape: every piece a plain ``str`` (the last one
+    given unformatted when `raw_last`, with the accelerator only)."""
     offsets = tuple(len(lit) for lit in literals[:-1])
     if ACCELERATED:
         # `.call`: a bound builtin method, which call sites specialise (a direct C call)
-        src = f"{fname} = _pt_Site(0, _pt_c0, _pt_fstr, call=_pt_c1).call\n"
+        raw = ", raw_last=True" if raw_last else ""
+        src = f"{fname} = _pt_Site(0, _pt_c0, _pt_fstr, call=_pt_c1{raw}).call\n"
         return _def(src, [literals, offsets])
+    assert not raw_last, "an unformatted piece needs the C site"
     n = len(literals) - 1
     params = [f"_{i}" for i in range(n)]
     check = " and ".join(f"_T({p}) is _S" for p in params)
