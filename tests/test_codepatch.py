@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import purposetag as pt
+from purposetag import _accel
 from purposetag._instrument import _codepatch, _patching
 from purposetag._instrument._codepatch import GLOBAL, clone, inject
 
@@ -356,13 +357,25 @@ def test_the_other_python_stdlib_functions_in_place_or_wrapped() -> None:
             assert (now is fn) == (key in in_place), key
             assert now is fn or now.__wrapped__ is fn, key
         names = {name for _m, name in in_place}
-        assert {"escape", "quote", "unquote", "parse_qs", "urljoin", "dedent"} <= names
+        assert {"escape", "quote_from_bytes", "unquote", "parse_qs", "urljoin", "dedent"} <= names
+        # a container argument is looked into in place by the accelerator only
+        assert ("urlencode" in names) == _accel.ACCELERATED
+        # quote and quote_plus are not patched: they reach the patched quote_from_bytes
+        assert not _codepatch.patched(urllib.parse.quote)
+        assert not _codepatch.patched(urllib.parse.quote_plus)
         assert {"b32encode", "b16encode", "b85encode", "encodebytes"} <= names
         t = pt.tag("bob@x.io/a b", P)
         tb = pt.tag(b"bob@x.io", P)
         results = [
             urllib.parse.quote(t),
             urllib.parse.quote_plus(t),
+            urllib.parse.quote(tb),
+            urllib.parse.quote_plus(tb, safe=b"@"),
+            urllib.parse.quote(t, safe=""),
+            urllib.parse.quote_plus(t, safe="/", encoding="latin-1"),
+            urllib.parse.urlencode({"e": t, "n": 1}),
+            urllib.parse.urlencode([("e", [t, "x"])], doseq=True),
+            urllib.parse.urlencode({t: "v"}, quote_via=urllib.parse.quote),
             urllib.parse.unquote(t),
             urllib.parse.urljoin("https://x.io/", t),
             urllib.parse.urlparse(t).path,
@@ -399,6 +412,9 @@ def test_plain_results_of_the_other_functions_are_the_originals(s: str, b: bytes
         (base64.b16encode, (b,)),
         (base64.b85encode, (b,)),
         (base64.encodebytes, (b,)),
+        (urllib.parse.urlencode, ({s: b, "n": [s, 1]},)),
+        (urllib.parse.urlencode, ([(s, [s, b])], True)),
+        (urllib.parse.urlencode, (s,)),  # not a mapping nor pairs: its TypeError
     ]
     originals = [clone(fn) for fn, _a in calls]
 
@@ -417,6 +433,34 @@ def test_plain_results_of_the_other_functions_are_the_originals(s: str, b: bytes
                 assert type(got[1]) in (str, bytes)  # plain in, plain out
     finally:
         pt.uninstrument()
+
+
+def test_urlencode_looks_into_its_query_in_place() -> None:
+    import urllib.parse
+
+    pt.instrument()
+    t = pt.tag("bob@x.io", P)
+    big = {f"k{i}": "v" for i in range(5000)}  # past what C walks: the tag-aware path
+    for query, doseq in [
+        ({"e": t}, False),
+        ({"e": "x", "n": pt.tag(7, P)}, False),
+        ([("e", ("x", t))], True),  # in a sequence value
+        ({"deep": [[[t]]]}, True),
+        ({**big, "e": t}, False),
+    ]:
+        got = urllib.parse.urlencode(query, doseq)
+        assert pt.tags(got) == pt.tags(t), query
+    plain = urllib.parse.urlencode(big)
+    assert type(plain) is str and plain == clone(urllib.parse.urlencode)(big)
+    assert _codepatch.patched(urllib.parse.urlencode) == _accel.ACCELERATED
+
+
+def test_a_container_parameter_needs_the_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.parse
+
+    monkeypatch.setattr(_accel, "_C", None)
+    assert not inject(urllib.parse.urlencode, ("query*",), lambda *a, **k: None)
+    assert not _codepatch.patched(urllib.parse.urlencode)
 
 
 def test_an_optional_text_argument_defaulting_to_none_is_checked_too() -> None:

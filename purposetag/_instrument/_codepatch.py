@@ -41,6 +41,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .. import _accel
+
 #: The module global through which a patched function reaches its slow path.
 GLOBAL = "_purposetag_patches_"
 
@@ -99,11 +101,17 @@ def clone(fn: Any) -> Any:
 def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
     """Give `fn` a first statement sending calls where a `data` parameter is not an
     exact ``str`` or ``bytes`` to `slow` (called with every parameter); False when
-    `fn` cannot be patched this way (nothing is changed then)."""
+    `fn` cannot be patched this way (nothing is changed then).  A name ending in
+    ``*`` is a container parameter (``urlencode``'s query): the call goes to `slow`
+    unless the accelerator's ``is_plain`` finds nothing but plain values in it
+    (without the accelerator such a function is not patched in place)."""
     if type(fn) is not types.FunctionType:
         return False
     if fn in _saved:
         return True
+    deep = any(p.endswith("*") for p in data)
+    if deep and _accel._C is None:
+        return False
     new = _recompiled(fn, data)
     if new is None:
         return False
@@ -111,6 +119,8 @@ def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
     if ns is None:
         ns = fn.__globals__[GLOBAL] = types.SimpleNamespace()
         _spaces.append(ns)
+    if deep:
+        ns.is_plain = _accel._C.is_plain
     setattr(ns, fn.__name__, slow)
     _saved[fn] = fn.__code__
     fn.__code__ = new
@@ -151,7 +161,7 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
         or code.co_flags & _REFUSED_FLAGS
         or code.co_freevars  # a closure's cells belong to the function object
         or not data
-        or not set(data) <= set(params)
+        or not {p.rstrip("*") for p in data} <= set(params)
         or {"type", "str", "bytes", GLOBAL} & set(code.co_varnames)
         or {"type", "str", "bytes"} & set(fn.__globals__)
         or (GLOBAL in fn.__globals__ and not _ours(fn.__globals__[GLOBAL]))
@@ -251,7 +261,9 @@ def _check(
     # local holding it for the bytes comparison measured slower for str (COPY and
     # STORE_FAST on every call, one more local to clear)
     test = " or ".join(
-        f"(type({p}) is not str and type({p}) is not bytes"
+        f"not {GLOBAL}.is_plain({p[:-1]})"
+        if p.endswith("*")
+        else f"(type({p}) is not str and type({p}) is not bytes"
         + (f" and {p} is not None)" if p in nullable else ")")
         for p in data
     )

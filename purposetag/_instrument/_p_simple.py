@@ -56,9 +56,11 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
         "decodebytes",
     ),
     binascii: ("hexlify", "unhexlify", "b2a_hex", "a2b_hex", "b2a_base64", "a2b_base64"),
+    # quote and quote_plus are not patched: their Python bodies encode (a TaintedStr
+    # method) and call the patched quote_from_bytes, whose result carries the tags;
+    # a check of their own cost urlencode, which calls quote_plus for every key and
+    # value, two more checks per string.
     urllib.parse: (
-        "quote",
-        "quote_plus",
         "quote_from_bytes",
         "unquote",
         "unquote_plus",
@@ -81,15 +83,14 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
 # call whose text arguments (listed) are exact str/bytes runs the original body; any
 # other goes to the wrapper, which tags the result with the union of every argument's
 # tags.  Flags, codec names and ``safe=`` (``quote=``, ``encoding=``, ``casefold=``)
-# are not data.  The others (``urlencode``'s mapping, ``urlunsplit``'s tuple, the
+# are not data.  ``urlencode``'s mapping is looked into by the accelerator (without
+# it, the function keeps the wrapper).  The others (``urlunsplit``'s tuple, the
 # textwrap functions taking ``**kwargs``, the lru-cached ``urlsplit``) keep the
 # wrapper.
 _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (html, "escape"): ("s",),
     (html, "unescape"): ("s",),
-    # `safe` lists characters left as they are: what is written comes from `string`
-    (urllib.parse, "quote"): ("string",),
-    (urllib.parse, "quote_plus"): ("string",),
+    # `safe` lists characters left as they are: what is written comes from `bs`
     (urllib.parse, "quote_from_bytes"): ("bs",),
     (urllib.parse, "unquote"): ("string",),
     (urllib.parse, "unquote_plus"): ("string",),
@@ -99,6 +100,8 @@ _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (urllib.parse, "urlsplit"): ("url", "scheme"),
     (urllib.parse, "urlparse"): ("url", "scheme"),
     (urllib.parse, "urljoin"): ("base", "url"),
+    # the mapping or pairs: a container, looked into by the accelerator's is_plain
+    (urllib.parse, "urlencode"): ("query*",),
     (urllib.parse, "urldefrag"): ("url",),
     (textwrap, "dedent"): ("text",),
     (textwrap, "indent"): ("text", "prefix"),
