@@ -57,6 +57,14 @@
 #include <stddef.h>
 #include <structmember.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define PT_NOINLINE __attribute__((noinline))
+#else
+#define PT_UNLIKELY(x) (x)
+#define PT_NOINLINE
+#endif
+
 /* Containers are walked in C up to this many items in all; more goes to Python. */
 #define ITEM_LIMIT 256
 #define MAX_STACK 8
@@ -871,6 +879,37 @@ held_plain(PyObject *o, int depth, Py_ssize_t *budget)
 
 static PyObject *tag_deep_lone(PyObject *doc, PyObject *tags); /* with tag_deep, below */
 
+/* json.loads's Fast (`deep`): ``json.loads(tagged)`` with every character tagged
+ * alike (its ranges one tag set): the document parsed by `fast`, then each string in
+ * it tagged with that set in C, as the Python wrapper does (which takes every other
+ * case).  NULL with no error set: not this case, or a failure of ours (a document
+ * too deep), left to the Python wrapper, which parses again and falls back and
+ * reports as it does.  Out of line: the other Fasts' path stays as short. */
+static PyObject *
+PT_NOINLINE fast_deep(FastObject *self, PyObject *arg)
+{
+    if (carrier == NULL || !Py_IS_TYPE(arg, carrier)) {
+        return NULL;
+    }
+    PyObject *r = *(PyObject **)((char *)arg + carrier_off);
+    if (r == NULL || !PyFrozenSet_CheckExact(r) || PySet_GET_SIZE(r) == 0) {
+        return NULL;
+    }
+    Py_INCREF(r); /* the parse runs no code of the caller's, but hold it anyway */
+    PyObject *res = call_direct(self->fast, &arg, 1, NULL);
+    PyObject *out = res == NULL ? NULL : tag_deep_lone(res, r);
+    Py_DECREF(r);
+    if (out != NULL || res == NULL) {
+        Py_XDECREF(res);
+        return out; /* tagged, or the parser's own error */
+    }
+    Py_DECREF(res);
+    if (PyErr_Occurred() && PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear(); /* ours: Python's wrapper decides; KeyboardInterrupt stays */
+    }
+    return NULL;
+}
+
 static PyObject *
 fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -901,30 +940,10 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         Py_DECREF(w);
         return res;
     }
-    if (self->deep && n == 1 && nk == 0 && carrier != NULL && Py_IS_TYPE(args[0], carrier)) {
-        /* ``json.loads(tagged)`` with every character tagged alike (its ranges one tag
-         * set): the document parsed by `fast`, then each string in it tagged with that
-         * set in C, as the Python wrapper does (which takes every other case) */
-        PyObject *r = *(PyObject **)((char *)args[0] + carrier_off);
-        if (r != NULL && PyFrozenSet_CheckExact(r) && PySet_GET_SIZE(r) > 0) {
-            Py_INCREF(r); /* the parse runs no code of the caller's, but hold it anyway */
-            PyObject *res = call_direct(self->fast, args, 1, NULL);
-            PyObject *out = res == NULL ? NULL : tag_deep_lone(res, r);
-            Py_DECREF(r);
-            if (out != NULL || res == NULL) {
-                Py_XDECREF(res);
-                return out; /* tagged, or the parser's own error */
-            }
-            Py_DECREF(res);
-            if (PyErr_Occurred()) {
-                if (!PyErr_ExceptionMatches(PyExc_Exception)) {
-                    return NULL; /* KeyboardInterrupt and the like are not ours to hide */
-                }
-                PyErr_Clear();
-            }
-            /* not set up, or a failure of ours (a document too deep): the Python
-             * wrapper parses again, and falls back and reports as it does */
-            goto slow;
+    if (PT_UNLIKELY(self->deep) && n == 1 && nk == 0) {
+        PyObject *res = fast_deep(self, args[0]);
+        if (res != NULL || PyErr_Occurred()) {
+            return res;
         }
     }
     if (self->join && n == 2 && nk == 0) {
