@@ -197,6 +197,18 @@ static PyTypeObject ob_helper = {
     .tp_traverse = ob_helper_traverse,
 };
 
+/* Freed one-block strings of up to OB_SMALL bytes of characters (terminating NUL
+ * included) are kept for reuse, OB_KEEP per 16-byte size class, as CPython keeps
+ * freed tuples: a tagged json document or f-string makes and drops many short ones.
+ * Every small one is allocated at the full size of its class, so any block of a
+ * class fits any string of it.  A kept block's characters are zeroed: no personal
+ * data waits in it. */
+#define OB_SMALL 64
+#define OB_CLASSES (OB_SMALL / 16)
+#define OB_KEEP 32
+static PyObject *ob_kept[OB_CLASSES][OB_KEEP];
+static int ob_nkept[OB_CLASSES];
+
 /* ``o = str.__new__(TaintedStr, plain); o._pt_ranges = ranges`` for an exact str
  * `plain`, in one block (a new reference) */
 static PyObject *
@@ -213,13 +225,19 @@ one_block(PyObject *plain, PyObject *ranges)
         return PyErr_NoMemory();
     }
     Py_ssize_t nbytes = (len + 1) * kind; /* with the terminating NUL */
-    PyObject *o = (PyObject *)_PyObject_GC_NewVar(&ob_helper, nbytes);
-    if (o == NULL) {
-        return NULL;
+    int cls = nbytes <= OB_SMALL ? (int)((nbytes - 1) >> 4) : -1;
+    PyObject *o;
+    if (cls >= 0 && ob_nkept[cls] > 0) {
+        o = ob_kept[cls][--ob_nkept[cls]];
+    }
+    else {
+        o = (PyObject *)_PyObject_GC_NewVar(&ob_helper, cls >= 0 ? (cls + 1) * 16 : nbytes);
+        if (o == NULL) {
+            return NULL;
+        }
     }
     memset((char *)o + sizeof(PyObject), 0, (size_t)ob_size - sizeof(PyObject));
-    Py_SET_TYPE(o, ob_type);
-    Py_INCREF(ob_type); /* a heap type: each instance holds it */
+    PyObject_Init(o, ob_type); /* its type (a heap type: held), one reference */
     char *data = (char *)o + ob_size;
     memcpy(data, PyUnicode_DATA(plain), (size_t)nbytes);
     PyASCIIObject *a = (PyASCIIObject *)o;
@@ -236,7 +254,11 @@ one_block(PyObject *plain, PyObject *ranges)
     }
     ((PyUnicodeObject *)o)->data.any = data;
     *(PyObject **)((char *)o + ob_off) = Py_NewRef(ranges);
-    PyObject_GC_Track(o);
+    /* Not tracked by the collector, as CPython leaves a tuple of atoms: all it holds
+     * is its ranges (tuples of ints and interned frozensets of tags), and a tag was
+     * made before any string that carries it, immutable, so no cycle can pass
+     * through the string.  Tracking cost each string a link and an unlink, and every
+     * young-generation collection a visit. */
     return o;
 }
 
@@ -250,6 +272,18 @@ one_block_dealloc(PyObject *o)
     char *inl = (char *)o + ob_size;
     if (((PyUnicodeObject *)o)->data.any == inl) { /* nothing for str's dealloc to free */
         PyCompactUnicodeObject *c = (PyCompactUnicodeObject *)o;
+        Py_ssize_t nbytes = (PyUnicode_GET_LENGTH(o) + 1) * PyUnicode_KIND(o);
+        int cls = nbytes <= OB_SMALL ? (int)((nbytes - 1) >> 4) : -1;
+        if (cls >= 0 && ob_nkept[cls] < OB_KEEP && (c->utf8 == NULL || c->utf8 == inl)
+#if PY_VERSION_HEX < 0x030C0000
+            && ((PyASCIIObject *)o)->wstr == NULL
+#endif
+        ) { /* kept: nothing else was allocated for it */
+            memset(inl, 0, (size_t)nbytes);
+            ob_kept[cls][ob_nkept[cls]++] = o;
+            Py_DECREF(tp);
+            return;
+        }
         if (c->utf8 == inl) {
             c->utf8 = NULL;
             c->utf8_length = 0;

@@ -101,6 +101,28 @@ def test_utf8_of_a_one_block_string(s: str) -> None:
     assert compile(f"x = {got!r}", "<s>", "exec") is not None  # UTF-8 read by the compiler
 
 
+@given(st.lists(texts, max_size=80), st.lists(texts, max_size=80))
+def test_reused_blocks_hold_only_their_new_string(first: list[str], then: list[str]) -> None:
+    # freed short strings are kept and reused for any string of their size class,
+    # of any kind (an ASCII block becomes a UCS-4 one)
+    made = [_made_in_c(s) for s in first]
+    subs = [_made_in_c(s) for s in first[:10]]
+    for x in subs:
+        x.__class__ = _Sub  # freed through a subclass's dealloc
+    del made, subs
+    again = [_made_in_c(s) for s in then]
+    assert [type(x) for x in again] == [TaintedStr] * len(then)
+    assert again == then and [hash(x) for x in again] == [hash(s) for s in then]
+    assert [x.encode("utf-32", "surrogatepass") for x in again] == [
+        s.encode("utf-32", "surrogatepass") for s in then
+    ]
+    assert all(x._pt_ranges is TAGS for x in again)
+
+
+class _Sub(TaintedStr):
+    __slots__ = ()
+
+
 def test_hash_cached_on_the_plain_string_is_kept() -> None:
     s = "".join(["cached", "-", "hash"])
     h = hash(s)
@@ -119,6 +141,8 @@ def _utf8_cached(s: str) -> None:
 
 
 def _blocks_after(make: Any, n: int = 3000) -> int:
+    for i in range(300):  # the accelerator keeps a few freed strings for reuse
+        make(i)
     gc.collect()
     before = sys.getallocatedblocks()
     for i in range(n):
