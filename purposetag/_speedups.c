@@ -1823,6 +1823,75 @@ site_prog_tagged(SiteObject *self, PyObject **items, Py_ssize_t m)
     return out;
 }
 
+/* ``template % items`` / ``template.format(*items)`` with plain operands, for a site
+ * with a prog, when every field is a bare ``%s``/``%d``/``{}`` of an exact str or
+ * int: the pieces are the str itself or str() of the int, as str's own formatting
+ * makes them, put together in one string as an f-string site does (the template is
+ * not parsed again on every call).  NULL with no error set: anything else, which
+ * str's % or format() does. */
+static PyObject *
+site_prog_plain(SiteObject *self, PyObject **items)
+{
+    PyObject *lead = PyTuple_GET_ITEM(self->prog, 0);
+    PyObject *ops = PyTuple_GET_ITEM(self->prog, 1);
+    Py_ssize_t nops = PyTuple_GET_SIZE(ops); /* checked: at most SITE_STACK */
+    PyObject *pieces[SITE_STACK];
+    Py_ssize_t len = PyUnicode_GET_LENGTH(lead);
+    Py_UCS4 maxc = PyUnicode_MAX_CHAR_VALUE(lead);
+    Py_ssize_t made = 0; /* pieces[0:made] exist; those of ints are ours */
+    PyObject *res = NULL;
+    for (; made < nops; made++) {
+        PyObject *op = PyTuple_GET_ITEM(ops, made);
+        long code = PyLong_AsLong(PyTuple_GET_ITEM(op, 0)); /* checked small ints */
+        PyObject *v = items[PyLong_AsSsize_t(PyTuple_GET_ITEM(op, 1))];
+        PyObject *piece;
+        if ((code == 0 || code == 5) && PyUnicode_CheckExact(v)) {
+            piece = Py_NewRef(v);
+        }
+        else if ((code == 0 || code == 3 || code == 5) && PyLong_CheckExact(v)) {
+            piece = PyLong_Type.tp_str(v); /* %s, %d and format(v, "") of an int */
+            if (piece == NULL) {
+                goto done;
+            }
+        }
+        else {
+            goto done; /* not this case: no error set */
+        }
+        pieces[made] = piece;
+        PyObject *lit = PyTuple_GET_ITEM(op, 3);
+        len += PyUnicode_GET_LENGTH(piece) + PyUnicode_GET_LENGTH(lit);
+        if (PyUnicode_MAX_CHAR_VALUE(piece) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(piece);
+        }
+        if (PyUnicode_MAX_CHAR_VALUE(lit) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(lit);
+        }
+    }
+    res = PyUnicode_New(len, maxc);
+    if (res == NULL) {
+        goto done;
+    }
+    int kind = (int)PyUnicode_KIND(res);
+    char *data = (char *)PyUnicode_DATA(res);
+    Py_ssize_t pos = 0;
+    if (site_put(res, kind, data, &pos, lead) < 0) {
+        Py_CLEAR(res);
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nops; i++) {
+        if (site_put(res, kind, data, &pos, pieces[i]) < 0 ||
+            site_put(res, kind, data, &pos, PyTuple_GET_ITEM(PyTuple_GET_ITEM(ops, i), 3)) < 0) {
+            Py_CLEAR(res);
+            goto done;
+        }
+    }
+done:
+    for (Py_ssize_t i = 0; i < made; i++) {
+        Py_DECREF(pieces[i]);
+    }
+    return res;
+}
+
 static PyObject *
 site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -1853,6 +1922,12 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     if (self->kind == SITE_FORMAT) {
         Py_ssize_t nk = self->kwnames ? PyTuple_GET_SIZE(self->kwnames) : 0;
         if (plain) {
+            if (self->prog != NULL) {
+                res = site_prog_plain(self, items);
+                if (res != NULL || PyErr_Occurred()) {
+                    return res;
+                }
+            }
             return PyObject_Vectorcall(call, items, (size_t)(m - nk), self->kwnames);
         }
         if (self->prog != NULL) { /* positional fields only: ranges in C if it can */
@@ -1885,6 +1960,12 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         Py_DECREF(pos);
         Py_DECREF(kw);
         return res;
+    }
+    if (plain && self->kind == SITE_MOD && self->prog != NULL) {
+        res = site_prog_plain(self, items);
+        if (res != NULL || PyErr_Occurred()) {
+            return res;
+        }
     }
     PyObject *seq = site_seq(self, items, m, self->kind == SITE_JOIN && self->as_list);
     if (seq == NULL) {

@@ -579,3 +579,53 @@ def test_last_piece_errors_and_order_are_cpythons(make_module: Factory) -> None:
     assert plain.order(_Log(log_p), _Fmt(log_p, "a", "A"), _Fmt(log_p, "b", "B")) == "AB"
     assert inst.order(_Log(log_i), _Fmt(log_i, "a", "A"), _Fmt(log_i, "b", "B")) == "AB"
     assert log_p == log_i == ["eval a", "format a ''", "eval b", "format b ''"]
+
+
+PROG_SRC = """
+def pct(a, b):
+    return "é<%s|%d>😀" % (a, b)
+
+def pct_s(a, b):
+    return "%s%s" % (a, b)
+
+def fmt(a, b):
+    return "€{}-{}!".format(a, b)
+
+def fmt_index(a, b):
+    return "{1}{0}{1}".format(a, b)
+
+def fmt_extra(a, b):
+    return "[{}]".format(a, b)
+"""
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("x", 1),
+        ("", 0),
+        ("😀é", -12345678901234567890),
+        ("a\x00b", 10**40),
+        ("\xff", True),  # a bool: not an exact int, str's own formatting
+        (3, 4),
+        ("s", "t"),  # %d of a str: str's TypeError
+        ("s", 2.5),
+        ("s", "BIG"),  # past the int-to-str limit: its ValueError
+    ],
+)
+def test_plain_percent_and_format_sites_match_str(
+    make_module: Factory,  # noqa: F811
+    a: object,
+    b: object,
+) -> None:
+    # with the accelerator, bare %s/%d/{} fields of exact str and int operands are
+    # put together by the site itself: the result must be str's, to the character
+    plain, inst = both(make_module, PROG_SRC)
+    if b == "BIG":
+        b = 10**5000
+    for fn in ("pct", "pct_s", "fmt", "fmt_index", "fmt_extra"):
+        got = _outcome(getattr(inst, fn), a, b)
+        want = _outcome(getattr(plain, fn), a, b)
+        assert got == want, (fn, a, b)
+        if got[0] == "ok":
+            assert type(got[1]) is str
