@@ -360,9 +360,10 @@ def test_the_other_python_stdlib_functions_in_place_or_wrapped() -> None:
         assert {"escape", "quote_from_bytes", "unquote", "parse_qs", "urljoin", "dedent"} <= names
         # a container argument is looked into in place by the accelerator only
         assert ("urlencode" in names) == _accel.ACCELERATED
-        # quote and quote_plus are not patched: they reach the patched quote_from_bytes
+        # quote is not patched: it reaches the patched quote_from_bytes; quote_plus
+        # is, so that the "+" put for a tagged space is tagged as the rest
         assert not _codepatch.patched(urllib.parse.quote)
-        assert not _codepatch.patched(urllib.parse.quote_plus)
+        assert "quote_plus" in names
         assert {"b32encode", "b16encode", "b85encode", "encodebytes"} <= names
         t = pt.tag("bob@x.io/a b", P)
         tb = pt.tag(b"bob@x.io", P)
@@ -388,6 +389,8 @@ def test_the_other_python_stdlib_functions_in_place_or_wrapped() -> None:
         ]
         for res in results:
             assert pt.tags(res) == pt.tags(t), res
+        for res in (urllib.parse.quote_plus(t), urllib.parse.quote(t)):  # t has a space
+            assert pt.ranges(res) == [(0, len(res), frozenset(pt.tags(t)))], res
     finally:
         pt.uninstrument()
     assert all(getattr(*key) is fn for key, fn in before.items())

@@ -56,11 +56,13 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
         "decodebytes",
     ),
     binascii: ("hexlify", "unhexlify", "b2a_hex", "a2b_hex", "b2a_base64", "a2b_base64"),
-    # quote and quote_plus are not patched: their Python bodies encode (a TaintedStr
-    # method) and call the patched quote_from_bytes, whose result carries the tags;
-    # a check of their own cost urlencode, which calls quote_plus for every key and
-    # value, two more checks per string.
+    # quote is not patched: its Python body encodes (a TaintedStr method) and calls
+    # the patched quote_from_bytes, whose result carries the tags; a check of its own
+    # cost urlencode (quote_plus -> quote for every key and value) one more per
+    # string.  quote_plus is: it replaces the spaces of quote's result by "+", which
+    # str.replace would leave untagged.
     urllib.parse: (
+        "quote_plus",
         "quote_from_bytes",
         "unquote",
         "unquote_plus",
@@ -90,7 +92,8 @@ _FUNCTIONS: dict[object, tuple[str, ...]] = {
 _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (html, "escape"): ("s",),
     (html, "unescape"): ("s",),
-    # `safe` lists characters left as they are: what is written comes from `bs`
+    # `safe` lists characters left as they are: what is written comes from the text
+    (urllib.parse, "quote_plus"): ("string",),
     (urllib.parse, "quote_from_bytes"): ("bs",),
     (urllib.parse, "unquote"): ("string",),
     (urllib.parse, "unquote_plus"): ("string",),
