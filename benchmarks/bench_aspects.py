@@ -175,7 +175,7 @@ def _patches() -> list[dict[str, Any]]:
         ("csv_writerow", lambda: csv.writer(sink).writerow([1, "bob", "x"])),
     ]
     # short calls, noisy machine: the best of many short rounds on each side
-    timed = toggled(cases, on=pt.instrument, off=pt.uninstrument, number=5000, passes=7)
+    timed = toggled(cases, on=pt.instrument, off=pt.uninstrument, number=5000, passes=15)
     rows = [result(f"patch_{name}_untagged", *timed[name], 1.10) for name, _call in cases]
     # a compiled pattern is an object made while instrumented (or not): both kinds
     # side by side

@@ -109,11 +109,11 @@ def run() -> list[dict[str, Any]]:
                 out = inst.handle(tagged)
                 assert out == expected and pt.is_tagged(out["greeting"])
                 s, b = interleaved(
-                    lambda: inst.handle(BODY), lambda: plain.handle(BODY), number=2000, rounds=9
+                    lambda: inst.handle(BODY), lambda: plain.handle(BODY), number=2000, rounds=15
                 )
                 rows.append(result("handler_clean", s, b, 1.05))
                 s, b = interleaved(
-                    lambda: inst.handle(tagged), lambda: plain.handle(BODY), number=2000, rounds=9
+                    lambda: inst.handle(tagged), lambda: plain.handle(BODY), number=2000, rounds=15
                 )
                 rows.append(result("handler_tagged", s, b, 1.15))
         finally:
