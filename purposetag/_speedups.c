@@ -3467,7 +3467,78 @@ sp_set_policy(PyObject *Py_UNUSED(module), PyObject *policy)
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------------------
+ * html.escape(s, quote) for an exact str, in C: the first statement of the patched
+ * function (see _codepatch's `front`) when its code is the one this mirrors (checked
+ * in Python: the same replacements, in the same order).  Five str.replace calls,
+ * each a method call in the original, made here without the interpreter; `quote`'s
+ * truth asked after the first three, as there.  Anything but an exact str (a tagged
+ * string, a str subclass with its own replace, None) goes to `he_slow`, the patched
+ * function's tag-aware path, with the same arguments. */
+static PyObject *he_slow = NULL;
+static PyObject *he_pairs = NULL; /* ((old, new), ...): the five replacements */
+
+static PyObject *
+sp_html_escape(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || he_slow == NULL || he_pairs == NULL) {
+        PyErr_SetString(PyExc_TypeError, "html_escape(s, quote), after set_html_escape");
+        return NULL;
+    }
+    if (!PyUnicode_CheckExact(args[0])) {
+        return PyObject_Vectorcall(he_slow, args, 2, NULL);
+    }
+    PyObject *res = Py_NewRef(args[0]);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(he_pairs); i++) {
+        if (i == 3) {
+            int q = PyObject_IsTrue(args[1]);
+            if (q <= 0) {
+                if (q < 0) {
+                    Py_CLEAR(res);
+                }
+                return res;
+            }
+        }
+        PyObject *pair = PyTuple_GET_ITEM(he_pairs, i);
+        Py_SETREF(res, PyUnicode_Replace(res, PyTuple_GET_ITEM(pair, 0),
+                                         PyTuple_GET_ITEM(pair, 1), -1));
+        if (res == NULL) {
+            return NULL;
+        }
+    }
+    return res;
+}
+
+static PyObject *
+sp_set_html_escape(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *slow, *pairs;
+    if (!PyArg_ParseTuple(args, "OO!:set_html_escape", &slow, &PyTuple_Type, &pairs)) {
+        return NULL;
+    }
+    int ok = PyCallable_Check(slow) && PyTuple_GET_SIZE(pairs) == 5;
+    for (Py_ssize_t i = 0; ok && i < 5; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(pairs, i);
+        ok = PyTuple_CheckExact(pair) && PyTuple_GET_SIZE(pair) == 2 &&
+             PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 0)) &&
+             PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 1));
+    }
+    if (!ok) {
+        PyErr_SetString(PyExc_TypeError,
+                        "set_html_escape(slow, pairs): a callable and five (old, new) str pairs");
+        return NULL;
+    }
+    Py_XSETREF(he_slow, Py_NewRef(slow));
+    Py_XSETREF(he_pairs, Py_NewRef(pairs));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"html_escape", (PyCFunction)(void (*)(void))sp_html_escape, METH_FASTCALL,
+     "html_escape(s, quote): html.escape of an exact str; anything else to the slow path "
+     "given to set_html_escape."},
+    {"set_html_escape", sp_set_html_escape, METH_VARARGS,
+     "set_html_escape(slow, pairs): html_escape's slow path and its five replacements."},
     {"is_plain", sp_is_plain, METH_O,
      "True when `value` is, or is a small exact container of, plain builtin values."},
     {"set_hash_twin", sp_set_hash_twin, METH_VARARGS,

@@ -475,3 +475,84 @@ def test_an_optional_text_argument_defaulting_to_none_is_checked_too() -> None:
     assert pt.tags(tagged) == pt.tags(T)
     plain = base64.b32decode(b"MFRGG===")  # map01=None: the original body
     assert plain == b"abc" and type(plain) is bytes
+
+
+def test_html_escape_runs_in_c_in_front_of_its_body_when_its_code_is_known() -> None:
+    from purposetag._instrument import _p_simple
+
+    pt.instrument()
+    ns = vars(html)[GLOBAL]
+    assert hasattr(ns, "escape_front") == _accel.ACCELERATED
+    assert _codepatch.patched(html.escape)
+
+    class Truth:
+        def __init__(self, v: object) -> None:
+            self.v = v
+
+        def __bool__(self) -> bool:
+            if isinstance(self.v, BaseException):
+                raise self.v
+            return bool(self.v)
+
+    class Sub(str):
+        def replace(self, *a: Any, **k: Any) -> str:  # type: ignore[override]
+            return "own replace"
+
+    orig = clone(html.escape)
+    cases: list[tuple[Any, ...]] = [
+        ("<a href='x' title=\"y\">&</a>",),
+        ("é😀<>&\"'", False),
+        ("", True),
+        ("plain", 0),
+        ("'\"", ""),
+        ("'\"", [1]),
+        ("'\"", Truth(1)),
+        ("'\"", Truth(0)),
+        ("'\"", Truth(ValueError("no truth"))),
+        (None,),
+        (b"<b>",),
+        (Sub("<x>"),),
+        (5, True),
+    ]
+
+    def outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        try:
+            res = fn(*args)
+            return ("ok", type(res), res)
+        except Exception as exc:  # noqa: BLE001 - compared below
+            return ("raised", type(exc), str(exc))
+
+    for args in cases:
+        assert outcome(html.escape, args) == outcome(orig, args), args
+    t = pt.tag("<b>bob</b>", P)
+    out = html.escape(t)
+    assert out == "&lt;b&gt;bob&lt;/b&gt;"
+    assert pt.ranges(out) == [(0, len(out), frozenset(pt.tags(t)))]  # the whole, as promised
+
+    # any other code (here, another order of replacements): the ordinary check
+    def escape(s: str, quote: bool = True) -> str:
+        s = s.replace("<", "&lt;")
+        s = s.replace("&", "&amp;")
+        s = s.replace(">", "&gt;")
+        if quote:
+            s = s.replace('"', "&quot;")
+            s = s.replace("'", "&#x27;")
+        return s
+
+    assert _p_simple._escape_front(escape, lambda *a: None) is None
+    pt.uninstrument()
+    if _accel.ACCELERATED:  # a thread still in the patched code gets the original
+        assert not _codepatch.patched(ns.escape_front)
+        assert ns.escape_front("<", True) == "&lt;"
+
+
+def test_html_escape_front_checks_its_set_up() -> None:
+    if not _accel.ACCELERATED:
+        pytest.skip("C accelerator not loaded")
+    C = _accel._C
+    with pytest.raises(TypeError, match="html_escape"):
+        C.html_escape("<")
+    with pytest.raises(TypeError, match="five"):
+        C.set_html_escape(print, (("a", "b"),))
+    with pytest.raises(TypeError, match="five"):
+        C.set_html_escape(None, (("a", "b"),) * 5)

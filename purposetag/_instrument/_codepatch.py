@@ -45,6 +45,8 @@ from .. import _accel
 
 #: The module global through which a patched function reaches its slow path.
 GLOBAL = "_purposetag_patches_"
+# the name suffix, in that namespace, of a function's C front (see `inject`)
+_FRONT = "_front"
 
 _FUTURE_FLAGS = 0
 for _f in __future__.all_feature_names:
@@ -66,7 +68,9 @@ _saved: dict[types.FunctionType, types.CodeType] = {}
 _spaces: list[types.SimpleNamespace] = []
 # function -> (its original code, data, the recompiled code): instrument() again
 # after uninstrument() reuses it
-_compiled: dict[types.FunctionType, tuple[types.CodeType, tuple[str, ...], types.CodeType]] = {}
+_compiled: dict[
+    types.FunctionType, tuple[types.CodeType, tuple[tuple[str, ...], bool], types.CodeType]
+] = {}
 # the last module source parsed: (file name, its lines as linecache gave them, tree);
 # `inject` is called module by module, so each module is parsed once
 _parsed: list[tuple[str, list[str], ast.Module]] = []
@@ -98,13 +102,22 @@ def clone(fn: Any) -> Any:
     return c
 
 
-def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
+def inject(
+    fn: Any,
+    data: tuple[str, ...],
+    slow: Callable[..., Any],
+    front: Callable[..., Any] | None = None,
+) -> bool:
     """Give `fn` a first statement sending calls where a `data` parameter is not an
     exact ``str`` or ``bytes`` to `slow` (called with every parameter); False when
     `fn` cannot be patched this way (nothing is changed then).  A name ending in
     ``*`` is a container parameter (``urlencode``'s query): the call goes to `slow`
     unless the accelerator's ``is_plain`` finds nothing but plain values in it
-    (without the accelerator such a function is not patched in place)."""
+    (without the accelerator such a function is not patched in place).
+
+    With `front` (a C function of the accelerator that computes what `fn` computes
+    for plain arguments and hands any other call to `slow` itself), the first
+    statement is ``return front(<every parameter>)`` instead of the check."""
     if type(fn) is not types.FunctionType:
         return False
     if fn in _saved:
@@ -112,7 +125,7 @@ def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
     deep = any(p.endswith("*") for p in data)
     if deep and _accel._C is None:
         return False
-    new = _recompiled(fn, data)
+    new = _recompiled(fn, data, front is not None)
     if new is None:
         return False
     ns = fn.__globals__.get(GLOBAL)
@@ -121,6 +134,8 @@ def inject(fn: Any, data: tuple[str, ...], slow: Callable[..., Any]) -> bool:
         _spaces.append(ns)
     if deep:
         ns.is_plain = _accel._C.is_plain
+    if front is not None:
+        setattr(ns, fn.__name__ + _FRONT, front)
     setattr(ns, fn.__name__, slow)
     _saved[fn] = fn.__code__
     fn.__code__ = new
@@ -145,10 +160,14 @@ def restore_all() -> None:
         ns = fn.__globals__.get(GLOBAL)
         if _ours(ns):
             setattr(ns, fn.__name__, clone(fn))
+            if hasattr(ns, fn.__name__ + _FRONT):
+                setattr(ns, fn.__name__ + _FRONT, clone(fn))
     _saved.clear()
 
 
-def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType | None:
+def _recompiled(
+    fn: types.FunctionType, data: tuple[str, ...], front: bool = False
+) -> types.CodeType | None:
     code = fn.__code__
     nparams = code.co_argcount + code.co_kwonlyargcount
     params = code.co_varnames[:nparams]
@@ -168,7 +187,7 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
     ):
         return None
     done = _compiled.get(fn)
-    if done is not None and done[0] is code and done[1] == data:
+    if done is not None and done[0] is code and done[1] == (data, front):
         return done[2]
     tree = _module_tree(code.co_filename, fn.__globals__)
     if tree is None:
@@ -193,12 +212,15 @@ def _recompiled(fn: types.FunctionType, data: tuple[str, ...]) -> types.CodeType
     defaults = dict(zip(positional[len(positional) - len(given) :], given, strict=True))
     defaults.update(fn.__kwdefaults__ or {})
     nullable = {p for p in data if p in defaults and defaults[p] is None}
-    body.insert(
-        at, _check(fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno)
+    first = (
+        _front(fn.__name__, params, code.co_argcount, fdef.lineno)
+        if front
+        else _check(fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno)
     )
+    body.insert(at, first)
     new = _compile_def([*imports, fdef], fn, flags)
     if new is not None:
-        _compiled[fn] = (code, data, new)
+        _compiled[fn] = (code, (data, front), new)
     return new
 
 
@@ -270,11 +292,22 @@ def _check(
     args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
     src = f"if {test}:\n    return {GLOBAL}.{name}({', '.join(args)})\n"
     stmt = ast.parse(src).body[0]
+    _on_line(stmt, line)
+    return stmt
+
+
+def _front(name: str, params: tuple[str, ...], npos: int, line: int) -> ast.stmt:
+    args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
+    stmt = ast.parse(f"return {GLOBAL}.{name}{_FRONT}({', '.join(args)})\n").body[0]
+    _on_line(stmt, line)
+    return stmt
+
+
+def _on_line(stmt: ast.stmt, line: int) -> None:
     for node in ast.walk(stmt):  # all on the `def` line: the body keeps its own lines
         if isinstance(node, ast.stmt | ast.expr):
             node.lineno = node.end_lineno = line
             node.col_offset = node.end_col_offset = 0
-    return stmt
 
 
 def _compile_def(
