@@ -1820,39 +1820,110 @@ site_prog_tagged(SiteObject *self, PyObject **items, Py_ssize_t m)
     PyObject *lead = PyTuple_GET_ITEM(self->prog, 0);
     PyObject *ops = PyTuple_GET_ITEM(self->prog, 1);
     Py_ssize_t nops = PyTuple_GET_SIZE(ops);
-    PyObject *parts = PyTuple_New(2 * nops + 1); /* lead, piece, literal, piece, ... */
-    if (parts == NULL) {
-        return NULL;
-    }
     PyObject *pieces[SITE_STACK];
     Py_ssize_t at[SITE_STACK];
     Py_ssize_t pos = PyUnicode_GET_LENGTH(lead);
-    PyTuple_SET_ITEM(parts, 0, Py_NewRef(lead));
-    for (Py_ssize_t i = 0; i < nops; i++) {
-        PyObject *op = PyTuple_GET_ITEM(ops, i);
+    Py_UCS4 maxc = PyUnicode_MAX_CHAR_VALUE(lead);
+    Py_ssize_t made = 0; /* pieces[0:made] are ours */
+    PyObject *res = NULL, *out = NULL;
+    (void)m; /* checked with the prog: every operand index is below it */
+    for (; made < nops; made++) {
+        PyObject *op = PyTuple_GET_ITEM(ops, made);
         Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(op, 1)); /* checked: 0 <= k < m */
         PyObject *piece = prog_piece(PyLong_AsLong(PyTuple_GET_ITEM(op, 0)),
                                      PyTuple_GET_ITEM(op, 2), items[k]);
         if (piece == NULL) {
-            Py_DECREF(parts);
-            return NULL;
+            goto done; /* no error set: Python's */
         }
         PyObject *lit = PyTuple_GET_ITEM(op, 3);
-        PyTuple_SET_ITEM(parts, 2 * i + 1, piece); /* parts holds it */
-        PyTuple_SET_ITEM(parts, 2 * i + 2, Py_NewRef(lit));
-        pieces[i] = piece;
-        at[i] = pos;
+        pieces[made] = piece;
+        at[made] = pos;
         pos += PyUnicode_GET_LENGTH(piece) + PyUnicode_GET_LENGTH(lit);
+        if (PyUnicode_MAX_CHAR_VALUE(piece) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(piece);
+        }
+        if (PyUnicode_MAX_CHAR_VALUE(lit) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(lit);
+        }
     }
-    PyObject *empty = PyUnicode_FromStringAndSize("", 0);
-    PyObject *res = empty ? PyUnicode_Join(empty, parts) : NULL;
-    Py_XDECREF(empty);
-    PyObject *out = NULL;
-    if (res != NULL) {
-        out = tag_pieces(res, pieces, at, nops);
-        Py_DECREF(res);
+    /* put together as the f-string site does (a parts tuple and str.join cost more) */
+    res = PyUnicode_New(pos, maxc);
+    if (res == NULL) {
+        goto done;
     }
-    Py_DECREF(parts);
+    int kind = (int)PyUnicode_KIND(res);
+    char *data = (char *)PyUnicode_DATA(res);
+    Py_ssize_t w = 0;
+    if (site_put(res, kind, data, &w, lead) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nops; i++) {
+        if (site_put(res, kind, data, &w, pieces[i]) < 0 ||
+            site_put(res, kind, data, &w, PyTuple_GET_ITEM(PyTuple_GET_ITEM(ops, i), 3)) < 0) {
+            goto done;
+        }
+    }
+    out = tag_pieces(res, pieces, at, nops);
+done:
+    Py_XDECREF(res);
+    for (Py_ssize_t i = 0; i < made; i++) {
+        Py_DECREF(pieces[i]);
+    }
+    return out;
+}
+
+/* ``sep.join([items...])`` for a str separator and items each an exact str or a
+ * TaintedStr (the site's operands and constants): put together as the f-string site
+ * does, without the list and the call str.join needs, and tagged from the items'
+ * ranges.  NULL with no error set: anything else (a str subclass, a non-str item,
+ * more than SITE_STACK items), which the list and str.join do. */
+static PyObject *
+site_join_direct(PyObject *call, PyObject **items, Py_ssize_t m, int plain)
+{
+    PyObject *sep = PyCFunction_GET_SELF(call);
+    if (!PyUnicode_CheckExact(sep) || m > SITE_STACK || m < 1 || (!plain && carrier == NULL)) {
+        return NULL;
+    }
+    Py_ssize_t ls = PyUnicode_GET_LENGTH(sep);
+    Py_ssize_t len = ls * (m - 1);
+    Py_UCS4 maxc = m > 1 ? PyUnicode_MAX_CHAR_VALUE(sep) : 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *it = items[i];
+        if (!PyUnicode_CheckExact(it) && !Py_IS_TYPE(it, carrier)) {
+            return NULL;
+        }
+        Py_ssize_t k = PyUnicode_GET_LENGTH(it);
+        if (k > PY_SSIZE_T_MAX - len) {
+            return PyErr_NoMemory();
+        }
+        len += k;
+        if (PyUnicode_MAX_CHAR_VALUE(it) > maxc) {
+            maxc = PyUnicode_MAX_CHAR_VALUE(it);
+        }
+    }
+    PyObject *res = PyUnicode_New(len, maxc);
+    if (res == NULL) {
+        return NULL;
+    }
+    int kind = (int)PyUnicode_KIND(res);
+    char *data = (char *)PyUnicode_DATA(res);
+    Py_ssize_t pos = 0, at[SITE_STACK];
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if ((i > 0 && site_put(res, kind, data, &pos, sep) < 0)) {
+            Py_DECREF(res);
+            return NULL;
+        }
+        at[i] = pos;
+        if (site_put(res, kind, data, &pos, items[i]) < 0) {
+            Py_DECREF(res);
+            return NULL;
+        }
+    }
+    if (plain) {
+        return res;
+    }
+    PyObject *out = tag_pieces(res, items, at, m);
+    Py_DECREF(res);
     return out;
 }
 
@@ -1993,6 +2064,12 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         Py_DECREF(pos);
         Py_DECREF(kw);
         return res;
+    }
+    if (self->kind == SITE_JOIN && PyCFunction_Check(call) && is_builtin_join(call)) {
+        res = site_join_direct(call, items, m, plain);
+        if (res != NULL || PyErr_Occurred()) {
+            return res;
+        }
     }
     if (plain && self->kind == SITE_MOD && self->prog != NULL) {
         res = site_prog_plain(self, items);

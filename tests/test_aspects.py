@@ -629,3 +629,61 @@ def test_plain_percent_and_format_sites_match_str(
         assert got == want, (fn, a, b)
         if got[0] == "ok":
             assert type(got[1]) is str
+
+
+JOIN_SRC = """
+def three(a, b):
+    return "|é|".join([a, "x😀", b])
+
+def many(a, b):
+    return ",".join([a, b, "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o",
+                     "p", "q", a])
+
+def dyn(sep, a, b):
+    return sep.join([a, b])
+"""
+
+
+class _OwnStr(str):
+    def __str__(self) -> str:
+        return "not used by join"
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("a", "b"),
+        ("", ""),
+        ("\xff", "😀"),
+        (_OwnStr("own"), "b"),
+        ("a", 5),  # str.join's TypeError, naming the item
+        (b"x", "b"),
+    ],
+)
+def test_literal_list_joins_match_str_join(
+    make_module: Factory,  # noqa: F811
+    a: object,
+    b: object,
+) -> None:
+    # with the accelerator, a join of a literal list of str items is put together by
+    # the site itself: results, types and errors must be str.join's
+    plain, inst = both(make_module, JOIN_SRC)
+    for fn, args in (("three", (a, b)), ("many", (a, b)), ("dyn", ("--", a, b))):
+        got = _outcome(getattr(inst, fn), *args)
+        want = _outcome(getattr(plain, fn), *args)
+        assert got == want, (fn, a, b)
+        if got[0] == "ok":
+            assert type(got[1]) is str
+
+
+def test_literal_list_join_ranges(make_module: Factory) -> None:  # noqa: F811
+    _, inst = both(make_module, JOIN_SRC)
+    t, ts = pt.tag("bob", P), _tagset()
+    res = inst.three(t, "z")
+    assert res == "bob|é|x😀|é|z" and pt.ranges(res) == [(0, 3, ts)]
+    res = inst.three("a", t)
+    assert pt.ranges(res) == [(len(res) - 3, len(res), ts)]
+    res = inst.many(t, t)
+    assert pt.ranges(res)[0] == (0, 3, ts) and pt.ranges(res)[-1] == (len(res) - 3, len(res), ts)
+    res = inst.dyn(pt.tag("-", P), "a", "b")  # a tagged separator: tagged too
+    assert res == "a-b" and pt.ranges(res) == [(1, 2, ts)]
