@@ -1138,6 +1138,27 @@ fast_vectorcall_simple(PyObject *op, PyObject *const *args, size_t nargsf, PyObj
     return call_direct(self->fast, args, n, kwnames);
 }
 
+/* A hash constructor's Fast (`hash_ctor`): the usual ``sha256()`` /
+ * ``sha256(b"...")`` wrapped straight away, in its own small function; anything else
+ * takes fast_vectorcall, whose first test is this same lane. */
+static PyObject *
+fast_vectorcall_hash(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    FastObject *self = (FastObject *)op;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || n > 1 || (n == 1 && !PyBytes_CheckExact(args[0])) ||
+        self->slow == NULL) {
+        return fast_vectorcall(op, args, nargsf, kwnames);
+    }
+    PyObject *res = call_direct(self->fast, args, n, NULL);
+    if (res == NULL) {
+        return NULL;
+    }
+    PyObject *w = hash_wrap((PyTypeObject *)self->wrap_type, res, NULL);
+    Py_DECREF(res);
+    return w;
+}
+
 static int
 check_name(PyObject *v, const char *what)
 {
@@ -1297,7 +1318,9 @@ fast_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                  !has_wrap && !call_first && only_types == NULL && make == NULL &&
                  allowed == NULL && !held && !deep && self->when_plain == NULL &&
                  check_from == 0 && fast_from == 0;
-    self->vectorcall = simple ? fast_vectorcall_simple : fast_vectorcall;
+    self->vectorcall = simple           ? fast_vectorcall_simple
+                       : self->hash_ctor ? fast_vectorcall_hash
+                                         : fast_vectorcall;
     return (PyObject *)self;
 }
 
