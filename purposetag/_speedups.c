@@ -274,7 +274,10 @@ one_block_dealloc(PyObject *o)
         PyCompactUnicodeObject *c = (PyCompactUnicodeObject *)o;
         Py_ssize_t nbytes = (PyUnicode_GET_LENGTH(o) + 1) * PyUnicode_KIND(o);
         int cls = nbytes <= OB_SMALL ? (int)((nbytes - 1) >> 4) : -1;
-        if (cls >= 0 && ob_nkept[cls] < OB_KEEP && (c->utf8 == NULL || c->utf8 == inl)
+        /* only a TaintedStr's: a subclass's may have been finalized (its __del__),
+         * and the collector's header of the block remembers it */
+        if (cls >= 0 && ob_nkept[cls] < OB_KEEP && tp == ob_type &&
+            (c->utf8 == NULL || c->utf8 == inl)
 #if PY_VERSION_HEX < 0x030C0000
             && ((PyASCIIObject *)o)->wstr == NULL
 #endif

@@ -320,3 +320,22 @@ def test_fast_deep_options() -> None:
     assert calls == [tagged]
     plain = f('"s"')
     assert plain == ["v", {"k": '"s"'}] and not pt.is_tagged(plain)
+
+
+def test_a_subclass_finalizer_runs_for_every_string_given_its_class() -> None:
+    # a freed block is reused only if it was a TaintedStr: a subclass's __del__
+    # marks the block finalized, and a later string in it given that class again
+    # would not have its __del__ run
+    ran: list[int] = []
+
+    class Final(TaintedStr):
+        __slots__ = ()
+
+        def __del__(self) -> None:
+            ran.append(1)
+
+    for _ in range(200):
+        s = _made_in_c("short text")
+        s.__class__ = Final
+        del s
+    assert len(ran) == 200
