@@ -252,6 +252,15 @@ one_block(PyObject *plain, PyObject *ranges)
         ((PyCompactUnicodeObject *)o)->utf8 = data;
         ((PyCompactUnicodeObject *)o)->utf8_length = len;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    /* as CPython's too: on 3.11 a legacy string whose characters are wchar_t wide
+     * is its own wchar_t text, which PyUnicode_AsWideChar and friends (array 'u',
+     * ctypes, locale, time.strftime) then read; NULL there, they read it as 2-byte */
+    if ((size_t)kind == sizeof(wchar_t)) {
+        a->wstr = (wchar_t *)data;
+        ((PyCompactUnicodeObject *)o)->wstr_length = len;
+    }
+#endif
     ((PyUnicodeObject *)o)->data.any = data;
     *(PyObject **)((char *)o + ob_off) = Py_NewRef(ranges);
     /* Not tracked by the collector, as CPython leaves a tuple of atoms: all it holds
@@ -279,7 +288,7 @@ one_block_dealloc(PyObject *o)
         if (cls >= 0 && ob_nkept[cls] < OB_KEEP && tp == ob_type &&
             (c->utf8 == NULL || c->utf8 == inl)
 #if PY_VERSION_HEX < 0x030C0000
-            && ((PyASCIIObject *)o)->wstr == NULL
+            && (((PyASCIIObject *)o)->wstr == NULL || (char *)((PyASCIIObject *)o)->wstr == inl)
 #endif
         ) { /* kept: nothing else was allocated for it */
             memset(inl, 0, (size_t)nbytes);

@@ -16,6 +16,7 @@ import gc
 import json
 import pickle
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -339,3 +340,17 @@ def test_a_subclass_finalizer_runs_for_every_string_given_its_class() -> None:
         s.__class__ = Final
         del s
     assert len(ran) == 200
+
+
+@given(texts.filter(lambda s: "\x00" not in s and "\ud800" not in s))
+def test_wide_character_readers_see_the_text(s: str) -> None:
+    # C code reading a str as wchar_t (array 'u', ctypes, locale, time.strftime);
+    # on 3.11 a string of wchar_t-wide characters must be its own wchar_t text, as
+    # CPython's own subclass instances are, or they read it as 2-byte units
+    import array
+    import ctypes
+
+    got = _made_in_c(s)
+    assert array.array("u", got).tounicode() == s
+    assert ctypes.create_unicode_buffer(got).value == s
+    assert time.strftime(got, time.gmtime(0)) == time.strftime(s, time.gmtime(0))
