@@ -536,7 +536,7 @@ def _run_percent_fast(lead: str, ops: Any, args: tuple[Any, ...]) -> str:
                 if pr is None and tv is not int and tv is not float:
                     pr = _value_tags(v, piece)
         elif code == 3 and tv is int:
-            piece = str(v)
+            piece = _user(str, v)  # a huge int raises ValueError, as `%` does
             pr = None
         elif code >= 2:
             piece = _user(_s_mod, spec, (v,))

@@ -687,3 +687,23 @@ def test_literal_list_join_ranges(make_module: Factory) -> None:  # noqa: F811
     assert pt.ranges(res)[0] == (0, 3, ts) and pt.ranges(res)[-1] == (len(res) - 3, len(res), ts)
     res = inst.dyn(pt.tag("-", P), "a", "b")  # a tagged separator: tagged too
     assert res == "a-b" and pt.ranges(res) == [(1, 2, ts)]
+
+
+def test_a_failing_percent_runs_each_str_once_and_reports_nothing(
+    make_module: Factory,  # noqa: F811
+) -> None:
+    # a later field failing in str's own way (an int past the int-to-str limit)
+    # re-raises that error; the __str__ of an earlier object has run once, as plain
+    plain, inst = both(make_module, 'def pct(a, n):\n    return "%s%%%d" % (a, n)\n')
+    for mod in (plain, inst):
+        seen: list[int] = []
+
+        class Named:
+            def __str__(self) -> str:
+                seen.append(1)
+                return "named"
+
+        with structlog.testing.capture_logs() as logs, pytest.raises(ValueError, match="4300"):
+            mod.pct(Named(), 10**5000)
+        assert seen == [1]
+        assert not [e for e in logs if e["event"] == "purpose_internal_error"]
