@@ -556,3 +556,47 @@ def test_html_escape_front_checks_its_set_up() -> None:
         C.set_html_escape(print, (("a", "b"),))
     with pytest.raises(TypeError, match="five"):
         C.set_html_escape(None, (("a", "b"),) * 5)
+
+
+def test_urlencode_of_a_mapping_that_is_not_a_dict_keeps_tags() -> None:
+    import urllib.parse
+    from collections.abc import Mapping
+
+    calls: list[str] = []
+
+    class Query(Mapping):  # type: ignore[type-arg]
+        def __init__(self, d: dict[str, Any]) -> None:
+            self._d = d
+
+        def __getitem__(self, k: str) -> Any:
+            return self._d[k]
+
+        def __iter__(self) -> Any:
+            return iter(self._d)
+
+        def __len__(self) -> int:
+            return len(self._d)
+
+        def items(self) -> Any:
+            calls.append("items")
+            return self._d.items()
+
+    class BadItems:
+        def items(self) -> int:
+            return 5
+
+    orig = clone(urllib.parse.urlencode)
+    pt.instrument()
+    t = pt.tag("ada@example.com", P)
+    got = urllib.parse.urlencode(Query({"e": t, "n": 1}))
+    assert got == "e=ada%40example.com&n=1" and pt.tags(got) == pt.tags(t)
+    assert calls == ["items"]  # read once, as urlencode reads it
+    calls.clear()
+    assert urllib.parse.urlencode(Query({"e": ["a", t]}), doseq=True) == "e=a&e=ada%40example.com"
+    plain = urllib.parse.urlencode(Query({"e": "x y"}))
+    assert plain == orig(Query({"e": "x y"})) and type(plain) is str
+    with pytest.raises(TypeError) as ours:
+        urllib.parse.urlencode(BadItems())
+    with pytest.raises(TypeError) as theirs:
+        orig(BadItems())
+    assert str(ours.value) == str(theirs.value)

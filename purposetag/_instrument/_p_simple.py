@@ -210,6 +210,32 @@ def _cached(fn: Any, where: str) -> Callable[..., Any]:
     return out
 
 
+class _Pairs(list):  # type: ignore[type-arg]
+    """The pairs a mapping's ``items()`` gave, handed on to ``urlencode`` as a mapping:
+    it asks for ``items()``, as it asked the mapping."""
+
+    __slots__ = ()
+
+    def items(self) -> list[Any]:
+        return self
+
+
+def _urlencode(fn: Any, where: str) -> Callable[..., Any]:
+    """`tagging_wrapper` for ``urlencode``, which also looks into a mapping that is not
+    a dict (a ``collections.abc.Mapping``): its pairs are read once, through its own
+    ``items()`` as ``urlencode`` reads them, and handed on; the tags of what they
+    hold are then found as in a dict's."""
+    tagging = tagging_wrapper(fn, where)
+
+    def urlencode(query: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(query, dict | list | tuple) and hasattr(query, "items"):
+            query = _Pairs(query.items())
+        return tagging(query, *args, **kwargs)
+
+    functools.update_wrapper(urlencode, fn)
+    return fast(urlencode, fast=fn)
+
+
 # html.escape's replacements, in its order (the last two only when `quote` is true)
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
 
@@ -259,11 +285,12 @@ def apply() -> None:
                 continue
             data = _IN_PLACE.get((module, name))
             where = f"{modname}.{name}"
-            slow = tagging_wrapper(clone(fn), where)
+            wrap = _urlencode if (module, name) == (urllib.parse, "urlencode") else tagging_wrapper
+            slow = wrap(clone(fn), where)
             front = _escape_front(fn, slow) if (module, name) == (html, "escape") else None
             if data is None or not inject(fn, data, slow, front):
                 cached = hasattr(fn, "cache_clear")
-                patch(module, name, _cached(fn, where) if cached else tagging_wrapper(fn, where))
+                patch(module, name, _cached(fn, where) if cached else wrap(fn, where))
     tw = textwrap.TextWrapper
     patch(tw, "wrap", _wrapper_method(tw.__dict__["wrap"], "textwrap.TextWrapper.wrap"))
     patch(tw, "fill", _fill_method(tw.__dict__["fill"]))
