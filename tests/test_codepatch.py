@@ -600,3 +600,30 @@ def test_urlencode_of_a_mapping_that_is_not_a_dict_keeps_tags() -> None:
     with pytest.raises(TypeError) as theirs:
         orig(BadItems())
     assert str(ours.value) == str(theirs.value)
+
+
+def test_functions_usually_given_bytes_ask_is_not_bytes_first() -> None:
+    import base64
+    import dis
+    import urllib.parse
+
+    def first_type_compared(fn: Any) -> Any:
+        code = fn.__code__
+        names = [i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"]
+        return next(n for n in names if n in ("str", "bytes"))
+
+    orig_q, orig_b = clone(urllib.parse.quote_from_bytes), clone(base64.b32encode)
+    pt.instrument()
+    for fn in (urllib.parse.quote_from_bytes, base64.b32encode):
+        assert _codepatch.patched(fn) and first_type_compared(fn) == "bytes"
+    assert first_type_compared(urllib.parse.unquote) == "str"  # usually given str
+    tb = pt.tag(b"a b@c", P)
+    assert pt.tags(urllib.parse.quote_from_bytes(tb)) == pt.tags(tb)
+    assert pt.tags(base64.b32encode(tb)) == pt.tags(tb)
+    for fn, orig in ((urllib.parse.quote_from_bytes, orig_q), (base64.b32encode, orig_b)):
+        assert fn(b"x y") == orig(b"x y") and type(fn(b"x y")) is type(orig(b"x y"))
+        with pytest.raises(TypeError) as ours:
+            fn("text")
+        with pytest.raises(TypeError) as theirs:
+            orig("text")
+        assert str(ours.value) == str(theirs.value)

@@ -69,7 +69,7 @@ _spaces: list[types.SimpleNamespace] = []
 # function -> (its original code, data, the recompiled code): instrument() again
 # after uninstrument() reuses it
 _compiled: dict[
-    types.FunctionType, tuple[types.CodeType, tuple[tuple[str, ...], bool], types.CodeType]
+    types.FunctionType, tuple[types.CodeType, tuple[tuple[str, ...], bool, bool], types.CodeType]
 ] = {}
 # the last module source parsed: (file name, its lines as linecache gave them, tree);
 # `inject` is called module by module, so each module is parsed once
@@ -107,6 +107,7 @@ def inject(
     data: tuple[str, ...],
     slow: Callable[..., Any],
     front: Callable[..., Any] | None = None,
+    bytes_first: bool = False,
 ) -> bool:
     """Give `fn` a first statement sending calls where a `data` parameter is not an
     exact ``str`` or ``bytes`` to `slow` (called with every parameter); False when
@@ -117,7 +118,9 @@ def inject(
 
     With `front` (a C function of the accelerator that computes what `fn` computes
     for plain arguments and hands any other call to `slow` itself), the first
-    statement is ``return front(<every parameter>)`` instead of the check."""
+    statement is ``return front(<every parameter>)`` instead of the check.
+    `bytes_first`: the data is usually bytes (``quote_from_bytes``, base64's
+    functions), so the check asks ``is not bytes`` first (one type() call, not two)."""
     if type(fn) is not types.FunctionType:
         return False
     if fn in _saved:
@@ -125,7 +128,7 @@ def inject(
     deep = any(p.endswith("*") for p in data)
     if deep and _accel._C is None:
         return False
-    new = _recompiled(fn, data, front is not None)
+    new = _recompiled(fn, data, front is not None, bytes_first)
     if new is None:
         return False
     ns = fn.__globals__.get(GLOBAL)
@@ -166,7 +169,7 @@ def restore_all() -> None:
 
 
 def _recompiled(
-    fn: types.FunctionType, data: tuple[str, ...], front: bool = False
+    fn: types.FunctionType, data: tuple[str, ...], front: bool = False, bytes_first: bool = False
 ) -> types.CodeType | None:
     code = fn.__code__
     nparams = code.co_argcount + code.co_kwonlyargcount
@@ -187,7 +190,7 @@ def _recompiled(
     ):
         return None
     done = _compiled.get(fn)
-    if done is not None and done[0] is code and done[1] == (data, front):
+    if done is not None and done[0] is code and done[1] == (data, front, bytes_first):
         return done[2]
     tree = _module_tree(code.co_filename, fn.__globals__)
     if tree is None:
@@ -215,12 +218,14 @@ def _recompiled(
     first = (
         _front(fn.__name__, params, code.co_argcount, fdef.lineno)
         if front
-        else _check(fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno)
+        else _check(
+            fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno, bytes_first
+        )
     )
     body.insert(at, first)
     new = _compile_def([*imports, fdef], fn, flags)
     if new is not None:
-        _compiled[fn] = (code, (data, front), new)
+        _compiled[fn] = (code, (data, front, bytes_first), new)
     return new
 
 
@@ -277,6 +282,7 @@ def _check(
     params: tuple[str, ...],
     npos: int,
     line: int,
+    bytes_first: bool = False,
 ) -> ast.stmt:
     # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses), nor
     # does None where it is the default.  A str argument costs one type() call; a
@@ -285,7 +291,11 @@ def _check(
     test = " or ".join(
         f"not {GLOBAL}.is_plain({p[:-1]})"
         if p.endswith("*")
-        else f"(type({p}) is not str and type({p}) is not bytes"
+        else (
+            f"(type({p}) is not bytes and type({p}) is not str"
+            if bytes_first
+            else f"(type({p}) is not str and type({p}) is not bytes"
+        )
         + (f" and {p} is not None)" if p in nullable else ")")
         for p in data
     )

@@ -210,6 +210,14 @@ def _cached(fn: Any, where: str) -> Callable[..., Any]:
     return out
 
 
+# Usually given bytes: their check asks ``is not bytes`` first
+_BYTES_FIRST = {
+    (urllib.parse, "quote_from_bytes"),
+    *((base64, n) for n in ("b32encode", "b32hexencode", "b16encode", "encodebytes")),
+    *((base64, n) for n in ("b85encode", "a85encode", "decodebytes")),
+}
+
+
 class _Pairs(list):  # type: ignore[type-arg]
     """The pairs a mapping's ``items()`` gave, handed on to ``urlencode`` as a mapping:
     it asks for ``items()``, as it asked the mapping."""
@@ -288,7 +296,8 @@ def apply() -> None:
             wrap = _urlencode if (module, name) == (urllib.parse, "urlencode") else tagging_wrapper
             slow = wrap(clone(fn), where)
             front = _escape_front(fn, slow) if (module, name) == (html, "escape") else None
-            if data is None or not inject(fn, data, slow, front):
+            first = (module, name) in _BYTES_FIRST
+            if data is None or not inject(fn, data, slow, front, first):
                 cached = hasattr(fn, "cache_clear")
                 patch(module, name, _cached(fn, where) if cached else wrap(fn, where))
     tw = textwrap.TextWrapper
