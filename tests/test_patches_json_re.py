@@ -202,3 +202,61 @@ def test_json_dumps_an_empty_tagged_string_tags_only_the_tagged_text() -> None:
     assert out == '{"k": "", "n": "bob@x.io"}'
     assert pt.ranges(out) == [(out.index("bob"), out.index("bob") + 8, TAGS)]
     assert type(json.dumps({"k": e, "n": "plain"})) is str
+
+
+def test_compiled_pattern_methods_are_the_patterns_own_for_plain_arguments() -> None:
+    import inspect
+
+    from purposetag import _accel
+    from purposetag._instrument._p_re import TaggedPattern
+
+    pat = re.compile(r"(\w+)@(\w+)")
+    raw = pat.__wrapped__  # the re.Pattern it wraps
+    assert type(pat) is TaggedPattern and type(raw) is re.Pattern
+    if _accel.ACCELERATED:  # C method descriptors, which call sites specialise
+        assert type(TaggedPattern.__dict__["search"]).__name__ == "method_descriptor"
+    assert str(inspect.signature(TaggedPattern.search)).startswith("(self")
+
+    def outcome(fn: object, *args: object, **kwargs: object) -> object:
+        try:
+            res = fn(*args, **kwargs)  # type: ignore[operator]
+        except Exception as exc:
+            return ("raised", type(exc), str(exc))
+        if isinstance(res, re.Match):
+            return ("match", res.span(), res.groups())
+        return ("ok", type(res), res)
+
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = [
+        ("search", ("id bob@x and al@y",), {}),
+        ("search", ("id bob@x", 3), {}),
+        ("search", ("id bob@x",), {"pos": 1, "endpos": 5}),
+        ("match", ("bob@x",), {}),
+        ("fullmatch", ("bob@x",), {}),
+        ("sub", ("#", "a@b c@d"), {"count": 1}),
+        ("subn", (r"\2", "a@b c@d"), {}),
+        ("split", ("a@b c@d",), {"maxsplit": 1}),
+        ("findall", ("a@b c@d",), {}),
+        ("search", (b"bob@x",), {}),  # bytes for a str pattern: its TypeError
+        ("search", (5,), {}),
+        ("sub", (lambda m: m.group(1), "a@b c@d"), {}),  # a callable repl: the Python method
+        ("search", (None,), {}),
+    ]
+    if _accel.ACCELERATED:  # the Python methods' own messages name them
+        calls += [
+            ("search", (), {}),  # a missing argument: its message
+            ("search", ("a", 0, 5, 6), {}),  # too many
+            ("search", ("a",), {"nope": 1}),
+            ("sub", ("#", "a@b", 0, 1, 2, 3, 4, 5, 6), {}),  # more than C's stack holds
+        ]
+    for name, args, kwargs in calls:
+        got = outcome(getattr(pat, name), *args, **kwargs)
+        want = outcome(getattr(raw, name), *args, **kwargs)
+        assert got == want, (name, args, kwargs)
+    t = pt.tag("id bob@x", P)
+    m = pat.search(t)
+    assert m is not None and m.group(1) == "bob" and pt.tags(m.group(1)) == TAGS
+    assert pt.tags(pat.sub(lambda m: m.group(1), t)) == TAGS
+    assert pt.tags(pat.split(t)[1]) == TAGS
+    pat.__wrapped__ = "not a pattern"  # type: ignore[assignment]
+    with pytest.raises(AttributeError):
+        pat.search("a@b")  # the Python method, which asks it for search

@@ -17,6 +17,7 @@ from typing import Any
 
 import wrapt
 
+from .. import _accel
 from .. import _ranges as R
 from .._accel import fast
 from .._ranges import Ranges, Segment, TagSet
@@ -475,20 +476,18 @@ def _simple(name: str) -> Callable[..., Any]:
     return fast(fn, fast=orig)
 
 
-# With the C accelerator, these methods hand a plain string straight to the pattern.
-for _name in ("match", "search", "fullmatch", "sub", "subn", "split", "findall"):
-    setattr(
+# With the C accelerator these methods are C method descriptors, which CPython's
+# call sites specialise: plain arguments go straight to the wrapped pattern's own
+# method, anything else to the Python methods above.
+if _accel._C is not None:
+    _accel._C.install_pattern_methods(
         TaggedPattern,
-        _name,
-        fast(
-            getattr(TaggedPattern, _name),
-            fast=getattr(re.Pattern, _name),  # called with the wrapped pattern
-            inner="__wrapped__",
-            check_from=1,
-            fast_from=1,
+        re.Pattern,
+        tuple(
+            TaggedPattern.__dict__[n]
+            for n in ("match", "search", "fullmatch", "sub", "subn", "split", "findall")
         ),
     )
-del _name
 
 
 def _in_place(name: str, data: tuple[str, ...], slow: Callable[..., Any]) -> None:
