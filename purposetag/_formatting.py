@@ -910,10 +910,15 @@ def _run_brace_fast(lead: str, ops: Any, args: Any, kwargs: Any) -> str:
             obj = _user(_convert, obj, conv)  # (may be a subclass: format() calls its own)
         to = type(obj)
         if spec or (to is not TaintedStr and to is not str):
-            piece = _user_text(format, obj, spec)
+            raw = _user(format, obj, spec)
+            piece = _exact(raw)
             pr = _rng(piece)
             if pr is None and to is not int and to is not float and to is not str:
                 pr = _value_tags(obj, piece)
+            if pr is None and piece is not raw and not lead and not lit and len(ops) == 1:
+                # the whole template one field: str.format gives back what __format__
+                # returned, a str subclass included
+                return raw  # type: ignore[no-any-return]
         else:
             piece = obj
             pr = obj._pt_ranges if to is TaintedStr else None

@@ -707,3 +707,46 @@ def test_a_failing_percent_runs_each_str_once_and_reports_nothing(
             mod.pct(Named(), 10**5000)
         assert seen == [1]
         assert not [e for e in logs if e["event"] == "purpose_internal_error"]
+
+
+def test_a_whole_template_field_gives_back_what_format_returned(
+    make_module: Factory,  # noqa: F811
+) -> None:
+    src = """
+def one(x):
+    return "{}".format(x)
+
+def spec(x):
+    return "{:>1}".format(x)
+
+def named(x):
+    return "{x}".format(x=x)
+
+def conv(x):
+    return "{!s}".format(x)
+
+def text(x):
+    return "a{}".format(x)
+"""
+    plain, inst = both(make_module, src)
+
+    class Sub(str):
+        pass
+
+    class Fmt:
+        def __init__(self, out: str) -> None:
+            self.out = out
+
+        def __format__(self, spec: str) -> str:
+            return self.out
+
+        def __str__(self) -> str:
+            return self.out
+
+    for fn in ("one", "spec", "named", "conv", "text"):
+        sub = Sub("sub")
+        got, want = getattr(inst, fn)(Fmt(sub)), getattr(plain, fn)(Fmt(sub))
+        assert got == want and type(got) is type(want), fn
+        assert (got is sub) == (want is sub), fn
+    tagged = getattr(inst, "one")(Fmt(pt.tag("bob", P)))  # tagged text: tagged, as always
+    assert tagged == "bob" and pt.tags(tagged) == _tagset()
