@@ -126,6 +126,33 @@ is_plain(PyObject *o, int depth, Py_ssize_t *budget)
     return 0;
 }
 
+/* an exact builtin scalar: plain without looking further */
+static inline int
+plain_scalar(PyObject *o)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    return t == &PyUnicode_Type || t == &PyLong_Type || o == Py_None || t == &PyFloat_Type ||
+           t == &PyBool_Type || t == &PyBytes_Type || t == &PyComplex_Type;
+}
+
+/* a vectorcall's arguments all plain scalars, its keyword names exact str */
+static inline int
+plain_call(PyObject *const *args, Py_ssize_t n, PyObject *kwnames)
+{
+    Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; i < n + nk; i++) {
+        if (!plain_scalar(args[i])) {
+            return 0;
+        }
+    }
+    for (Py_ssize_t j = 0; j < nk; j++) {
+        if (Py_TYPE(PyTuple_GET_ITEM(kwnames, j)) != &PyUnicode_Type) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The offset of `tp`'s `_pt_ranges` slot: `tp` must be a direct Python subclass of
  * str whose own `_pt_ranges` is a writable object slot (T_OBJECT_EX, as __slots__
  * makes) inside the instance, after str's part.  -1 with a TypeError otherwise. */
@@ -966,17 +993,6 @@ fast_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    if (self->hash_ctor && nk == 0 && (n == 0 || (n == 1 && PyBytes_CheckExact(args[0])))) {
-        /* the usual ``sha256()`` / ``sha256(b"...")``: the general path below, minus
-         * the checks that cannot apply */
-        PyObject *res = call_direct(self->fast, args, n, NULL);
-        if (res == NULL) {
-            return NULL;
-        }
-        PyObject *w = hash_wrap((PyTypeObject *)self->wrap_type, res, NULL);
-        Py_DECREF(res);
-        return w;
-    }
     if (self->make != NULL) {
         PyObject *w = PyObject_Vectorcall(self->fast, args, nargsf, kwnames);
         if (w == NULL || n < 1) { /* (csv.writer takes its file positionally) */
@@ -1121,8 +1137,8 @@ slow:
     return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
 }
 
-/* A Fast with `fast` alone over a C function (the patched binascii functions): exact
- * str/bytes/int/bool/None arguments, the common call, go straight to it; anything
+/* A Fast with `fast` alone over a C function (the patched binascii functions): plain
+ * scalar arguments, the common call, go straight to it; anything
  * else takes fast_vectorcall, which decides as always (such values are plain there
  * too, so both give the same).  The general path's option tests cost a 90 ns call
  * such as b2a_base64 about 8 ns. */
@@ -1131,28 +1147,16 @@ fast_vectorcall_simple(PyObject *op, PyObject *const *args, size_t nargsf, PyObj
 {
     FastObject *self = (FastObject *)op;
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
-    Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    if (self->slow == NULL) {
-        return fast_vectorcall(op, args, nargsf, kwnames); /* raises */
-    }
-    for (Py_ssize_t i = 0; i < n + nk; i++) {
-        PyTypeObject *t = Py_TYPE(args[i]);
-        if (t != &PyBytes_Type && t != &PyUnicode_Type && t != &PyLong_Type &&
-            t != &PyBool_Type && args[i] != Py_None) {
-            return fast_vectorcall(op, args, nargsf, kwnames);
-        }
-    }
-    for (Py_ssize_t j = 0; j < nk; j++) {
-        if (Py_TYPE(PyTuple_GET_ITEM(kwnames, j)) != &PyUnicode_Type) {
-            return fast_vectorcall(op, args, nargsf, kwnames);
-        }
+    if (self->slow == NULL || !plain_call(args, n, kwnames)) {
+        return fast_vectorcall(op, args, nargsf, kwnames); /* (raises for the first) */
     }
     return call_direct(self->fast, args, n, kwnames);
 }
 
 /* A hash constructor's Fast (`hash_ctor`): the usual ``sha256()`` /
- * ``sha256(b"...")`` wrapped straight away, in its own small function; anything else
- * takes fast_vectorcall, whose first test is this same lane. */
+ * ``sha256(b"...")`` wrapped straight away, in its own small function (in the general
+ * one, code added elsewhere moved it by 10 %); anything else takes fast_vectorcall,
+ * the general path, which wraps what it returns too (wrap_type). */
 static PyObject *
 fast_vectorcall_hash(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -1576,14 +1580,6 @@ is_builtin_join(PyObject *call)
                            (Py_TYPE(sep) == &PyBytes_Type && fn == bytes_join_fn));
 }
 
-static int
-plain_scalar(PyObject *o)
-{
-    PyTypeObject *t = Py_TYPE(o);
-    return t == &PyUnicode_Type || t == &PyLong_Type || o == Py_None || t == &PyFloat_Type ||
-           t == &PyBool_Type || t == &PyBytes_Type || t == &PyComplex_Type;
-}
-
 /* copy `s` into `res` (of `kind`, data `data`) at *pos: memcpy when the kinds agree */
 static inline int
 site_put(PyObject *res, int kind, char *data, Py_ssize_t *pos, PyObject *s)
@@ -1846,8 +1842,43 @@ prog_piece(long code, PyObject *spec, PyObject *v)
 /* ``template % items`` / ``template.format(*items)`` with TaintedStr operands, for a
  * site with a prog: _formatting._run_percent_fast / _run_brace_fast in C.  NULL
  * with no error set: anything else, and any failure, is Python's. */
+static inline Py_UCS4
+widest(Py_UCS4 maxc, PyObject *s)
+{
+    Py_UCS4 c = PyUnicode_MAX_CHAR_VALUE(s);
+    return c > maxc ? c : maxc;
+}
+
+/* The string a prog makes: its lead, then each piece followed by its op's literal,
+ * `len` characters of at most `maxc`, put together as the f-string site puts its
+ * own (a parts tuple and str.join cost more) */
 static PyObject *
-site_prog_tagged(SiteObject *self, PyObject **items, Py_ssize_t m)
+prog_build(PyObject *lead, PyObject *ops, PyObject **pieces, Py_ssize_t len, Py_UCS4 maxc)
+{
+    PyObject *res = PyUnicode_New(len, maxc);
+    if (res == NULL) {
+        return NULL;
+    }
+    int kind = (int)PyUnicode_KIND(res);
+    char *data = (char *)PyUnicode_DATA(res);
+    Py_ssize_t pos = 0;
+    if (site_put(res, kind, data, &pos, lead) < 0) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(ops); i++) {
+        if (site_put(res, kind, data, &pos, pieces[i]) < 0 ||
+            site_put(res, kind, data, &pos, PyTuple_GET_ITEM(PyTuple_GET_ITEM(ops, i), 3)) < 0) {
+            goto error;
+        }
+    }
+    return res;
+error:
+    Py_DECREF(res);
+    return NULL;
+}
+
+static PyObject *
+site_prog_tagged(SiteObject *self, PyObject **items)
 {
     if (carrier == NULL || self->prog == NULL) {
         return NULL;
@@ -1861,10 +1892,9 @@ site_prog_tagged(SiteObject *self, PyObject **items, Py_ssize_t m)
     Py_UCS4 maxc = PyUnicode_MAX_CHAR_VALUE(lead);
     Py_ssize_t made = 0; /* pieces[0:made] are ours */
     PyObject *res = NULL, *out = NULL;
-    (void)m; /* checked with the prog: every operand index is below it */
     for (; made < nops; made++) {
         PyObject *op = PyTuple_GET_ITEM(ops, made);
-        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(op, 1)); /* checked: 0 <= k < m */
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(op, 1)); /* checked with the prog */
         PyObject *piece = prog_piece(PyLong_AsLong(PyTuple_GET_ITEM(op, 0)),
                                      PyTuple_GET_ITEM(op, 2), items[k]);
         if (piece == NULL) {
@@ -1874,31 +1904,12 @@ site_prog_tagged(SiteObject *self, PyObject **items, Py_ssize_t m)
         pieces[made] = piece;
         at[made] = pos;
         pos += PyUnicode_GET_LENGTH(piece) + PyUnicode_GET_LENGTH(lit);
-        if (PyUnicode_MAX_CHAR_VALUE(piece) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(piece);
-        }
-        if (PyUnicode_MAX_CHAR_VALUE(lit) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(lit);
-        }
+        maxc = widest(widest(maxc, piece), lit);
     }
-    /* put together as the f-string site does (a parts tuple and str.join cost more) */
-    res = PyUnicode_New(pos, maxc);
-    if (res == NULL) {
-        goto done;
+    res = prog_build(lead, ops, pieces, pos, maxc);
+    if (res != NULL) {
+        out = tag_pieces(res, pieces, at, nops);
     }
-    int kind = (int)PyUnicode_KIND(res);
-    char *data = (char *)PyUnicode_DATA(res);
-    Py_ssize_t w = 0;
-    if (site_put(res, kind, data, &w, lead) < 0) {
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < nops; i++) {
-        if (site_put(res, kind, data, &w, pieces[i]) < 0 ||
-            site_put(res, kind, data, &w, PyTuple_GET_ITEM(PyTuple_GET_ITEM(ops, i), 3)) < 0) {
-            goto done;
-        }
-    }
-    out = tag_pieces(res, pieces, at, nops);
 done:
     Py_XDECREF(res);
     for (Py_ssize_t i = 0; i < made; i++) {
@@ -1999,31 +2010,9 @@ site_prog_plain(SiteObject *self, PyObject **items)
         pieces[made] = piece;
         PyObject *lit = PyTuple_GET_ITEM(op, 3);
         len += PyUnicode_GET_LENGTH(piece) + PyUnicode_GET_LENGTH(lit);
-        if (PyUnicode_MAX_CHAR_VALUE(piece) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(piece);
-        }
-        if (PyUnicode_MAX_CHAR_VALUE(lit) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(lit);
-        }
+        maxc = widest(widest(maxc, piece), lit);
     }
-    res = PyUnicode_New(len, maxc);
-    if (res == NULL) {
-        goto done;
-    }
-    int kind = (int)PyUnicode_KIND(res);
-    char *data = (char *)PyUnicode_DATA(res);
-    Py_ssize_t pos = 0;
-    if (site_put(res, kind, data, &pos, lead) < 0) {
-        Py_CLEAR(res);
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < nops; i++) {
-        if (site_put(res, kind, data, &pos, pieces[i]) < 0 ||
-            site_put(res, kind, data, &pos, PyTuple_GET_ITEM(PyTuple_GET_ITEM(ops, i), 3)) < 0) {
-            Py_CLEAR(res);
-            goto done;
-        }
-    }
+    res = prog_build(lead, ops, pieces, len, maxc);
 done:
     for (Py_ssize_t i = 0; i < made; i++) {
         Py_DECREF(pieces[i]);
@@ -2070,7 +2059,7 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
             return PyObject_Vectorcall(call, items, (size_t)(m - nk), self->kwnames);
         }
         if (self->prog != NULL) { /* positional fields only: ranges in C if it can */
-            res = site_prog_tagged(self, items, m);
+            res = site_prog_tagged(self, items);
             if (res != NULL || PyErr_Occurred()) {
                 return res;
             }
@@ -2149,7 +2138,7 @@ site_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kw
         res = PyNumber_Remainder(call, seq);
     }
     else {
-        res = site_prog_tagged(self, items, m);
+        res = site_prog_tagged(self, items);
         if (res == NULL && !PyErr_Occurred()) {
             res = PyObject_CallFunctionObjArgs(self->slow, slow_head, seq, NULL);
         }
@@ -3664,17 +3653,8 @@ static PyObject *
 pm_call(int which, PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     Py_ssize_t nk = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    int plain = 1;
-    for (Py_ssize_t i = 0; plain && i < nargs + nk; i++) {
-        PyTypeObject *t = Py_TYPE(args[i]);
-        plain = t == &PyUnicode_Type || t == &PyBytes_Type || t == &PyLong_Type ||
-                t == &PyBool_Type || args[i] == Py_None;
-    }
-    for (Py_ssize_t j = 0; plain && j < nk; j++) {
-        plain = Py_TYPE(PyTuple_GET_ITEM(kwnames, j)) == &PyUnicode_Type;
-    }
     PyObject *stack[MAX_STACK];
-    if (plain) {
+    if (plain_call(args, nargs, kwnames)) {
         PyObject *inner = *(PyObject **)((char *)self + pm_off);
         if (inner != NULL && Py_IS_TYPE(inner, pm_inner_type)) {
             Py_INCREF(inner); /* nothing below runs code of the caller's before the call */
