@@ -532,6 +532,14 @@ def _outcome(fn: object, *args: object) -> tuple[object, ...]:
         return ("raised", type(exc), str(exc))
 
 
+def _same_as_plain(plain: object, inst: object, fn: str, *args: object) -> tuple[object, ...]:
+    """`fn` of the instrumented module gives what the plain module's does (result or
+    exception, type and message); that outcome."""
+    got = _outcome(getattr(inst, fn), *args)
+    assert got == _outcome(getattr(plain, fn), *args), (fn, args)
+    return got
+
+
 def test_last_piece_is_formatted_as_cpython_does(make_module: Factory) -> None:  # noqa: F811
     # with the accelerator the last piece (no conversion, no spec) reaches the site
     # unformatted: every kind of value must come out as FORMAT_VALUE makes it
@@ -551,8 +559,7 @@ def test_last_piece_is_formatted_as_cpython_does(make_module: Factory) -> None: 
     ]
     for v in values:
         for fn in ("last", "spec"):
-            got, want = _outcome(getattr(inst, fn), "a", v), _outcome(getattr(plain, fn), "a", v)
-            assert got == want, (fn, v)
+            got = _same_as_plain(plain, inst, fn, "a", v)
             if got[0] == "ok":
                 assert (type(got[1]) is str) == (not pt.is_tagged(got[1])), (fn, v)
         assert inst.only(v) == plain.only(v)
@@ -624,9 +631,7 @@ def test_plain_percent_and_format_sites_match_str(
     if b == "BIG":
         b = 10**5000
     for fn in ("pct", "pct_s", "fmt", "fmt_index", "fmt_extra"):
-        got = _outcome(getattr(inst, fn), a, b)
-        want = _outcome(getattr(plain, fn), a, b)
-        assert got == want, (fn, a, b)
+        got = _same_as_plain(plain, inst, fn, a, b)
         if got[0] == "ok":
             assert type(got[1]) is str
 
@@ -669,9 +674,7 @@ def test_literal_list_joins_match_str_join(
     # the site itself: results, types and errors must be str.join's
     plain, inst = both(make_module, JOIN_SRC)
     for fn, args in (("three", (a, b)), ("many", (a, b)), ("dyn", ("--", a, b))):
-        got = _outcome(getattr(inst, fn), *args)
-        want = _outcome(getattr(plain, fn), *args)
-        assert got == want, (fn, a, b)
+        got = _same_as_plain(plain, inst, fn, *args)
         if got[0] == "ok":
             assert type(got[1]) is str
 
