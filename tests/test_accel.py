@@ -16,6 +16,7 @@ import pytest
 
 import purposetag as pt
 from purposetag import _accel
+from purposetag._instrument import _patching
 
 needs_c = pytest.mark.skipif(not _accel.ACCELERATED, reason="C accelerator not loaded")
 C = _accel._C
@@ -784,7 +785,7 @@ def test_csv_writer_type_and_make_are_checked(instrumented: None) -> None:
     w = csv.writer(f, delimiter=";")
     assert type(w) is C.CsvWriter and w._file is f and w._side is None
     orig, args, kwargs = w._spec
-    assert orig is csv.writer.__wrapped__ and args == () and kwargs == {"delimiter": ";"}
+    assert orig is _patching.original(csv, "writer") and args == () and kwargs == {"delimiter": ";"}
     assert "bob" not in repr(w)
 
     collected: list[str] = []
@@ -809,7 +810,7 @@ def test_hash_forwarding_across_many_hash_types(instrumented: None) -> None:
 
     # more types than the method cache holds, interleaved: each call must reach its own
     names = ["sha256", "blake2b", "sha3_256", "blake2s", "md5", "sha3_512"]
-    orig = {n: getattr(hashlib, n).__wrapped__ for n in names}
+    orig = {n: _patching.original(hashlib, n) for n in names}
     for _round in range(3):
         for n in names:
             h = getattr(hashlib, n)(b"a")
@@ -817,7 +818,7 @@ def test_hash_forwarding_across_many_hash_types(instrumented: None) -> None:
             assert h.hexdigest() == orig[n](b"ab").hexdigest()
             assert h.digest() == orig[n](b"ab").digest()
     s = hashlib.shake_128(b"x")
-    assert s.hexdigest(4) == hashlib.shake_128.__wrapped__(b"x").hexdigest(4)
+    assert s.hexdigest(4) == _patching.original(hashlib, "shake_128")(b"x").hexdigest(4)
 
     class Mutable:  # a Python class: its methods can change, so they are looked up by name
         def update(self, data: bytes) -> None:
@@ -1102,3 +1103,84 @@ def test_unbind_makes_a_fast_a_function_that_is_not_bound_on_a_class() -> None:
     assert C.unbind(free) is free
     with pytest.raises(TypeError, match="Fast"):
         C.unbind(len)
+
+
+@needs_c
+def test_patched_builtins_are_builtin_functions_standing_for_the_originals(
+    instrumented: None,
+) -> None:
+    """A patched builtin called for its result (a hash constructor, ``hmac_new``,
+    ``csv.writer``) is itself a builtin function, which CPython's call sites
+    specialise; it shows, unbinds, pickles and signs as the builtin it replaces."""
+    import _hashlib
+    import csv
+    import hashlib
+    import inspect
+    import pickle
+    import types
+
+    C = _accel._C
+    for owner, name in [(hashlib, "sha256"), (hashlib, "md5"), (_hashlib, "hmac_new")]:
+        f = getattr(owner, name)
+        orig = _patching.original(owner, name)
+        assert type(f) is types.BuiltinFunctionType, name
+        assert repr(f) == f"<built-in function {name}>" and f.__name__ == name
+        assert f.__module__ == owner.__name__ and f.__qualname__ == name
+        assert inspect.signature(f) == inspect.signature(orig), name
+        assert f.__doc__ == orig.__doc__
+        assert pickle.loads(pickle.dumps(f)) is f
+        assert _patching.original_of(f) is orig
+        fast, got = C.front_parts(f)
+        assert got is orig and type(fast) is C.FastFunction
+
+        class Holder:
+            g = f
+
+        assert Holder.g is f  # not bound: Holder().g is f too
+        assert Holder().g is f
+    assert type(csv.writer) is types.BuiltinFunctionType
+    tagged = hashlib.sha256(pt.tag(b"bob@example.com", "account.recovery")).hexdigest()
+    assert pt.is_tagged(tagged)
+    assert type(hashlib.sha256(b"x")).__name__ == "TaggedHash"
+    # binascii's keep their FastFunction (measured slower behind a front)
+    import binascii
+
+    assert type(binascii.b2a_base64) is C.FastFunction
+    assert C.front_parts(binascii.b2a_base64) is None and C.front_parts(len) is None
+
+
+@needs_c
+def test_front_checks_its_arguments_and_frees_what_it_holds() -> None:
+    import gc
+    import weakref
+
+    C = _accel._C
+
+    def slow(*args: object) -> tuple[object, ...]:
+        return args
+
+    fast = C.unbind(C.Fast(slow=slow, fast=sorted, wrap_type=C.TaggedHash, wrap_attr="_h"))
+    with pytest.raises(TypeError, match="a purposetag Fast is expected"):
+        C.front(len, "f", None, "m", len)
+    with pytest.raises(TypeError, match="doc is a str or None"):
+        C.front(fast, "f", b"doc", "m", len)
+    with pytest.raises(TypeError):
+        C.front(fast, b"f", None, "m", len)  # the name is a str
+    f = C.front(fast, "f", "f($module, x, /)\n--\n\nDoc.", "somewhere", sorted)
+    assert f.__doc__ == "Doc." and f.__text_signature__ == "($module, x, /)"
+    assert f.__module__ == "somewhere" and repr(f) == "<built-in function f>"
+    assert f(pt.tag("ba", "account.recovery")) == ("ba",)  # tagged: to slow
+    assert type(f("ba")) is C.TaggedHash  # plain: sorted, wrapped
+    # what the front holds is let go with it
+    orig = object()
+    before = sys.getrefcount(fast), sys.getrefcount(orig)
+    g = C.front(fast, "g", None, "m", orig)
+    assert (sys.getrefcount(fast), sys.getrefcount(orig)) == (before[0] + 1, before[1] + 1)
+    del g
+    assert (sys.getrefcount(fast), sys.getrefcount(orig)) == before
+    # the front holds the Fast, which holds `slow`; a cycle through slow's defaults
+    slow.__defaults__ = (f,)
+    ref = weakref.ref(slow)
+    del f, fast, slow
+    gc.collect()
+    assert ref() is None

@@ -21,7 +21,7 @@ from .. import _ranges as R
 from .._accel import fast
 from .._ranges import TagSet
 from .._tainted import mk_bytes, mk_str
-from ._patching import all_plain, args_tags, fallback, patch, tagging_wrapper, tags_in
+from ._patching import all_plain, args_tags, fallback, original_of, patch, tagging_wrapper, tags_in
 
 _TAGS_LOCK = threading.Lock()
 
@@ -196,7 +196,7 @@ def _constructor(orig: Callable[..., Any]) -> Callable[..., Any]:
 def _unwrap_digestmod(digestmod: Any) -> Any:
     if type(digestmod) is str:  # the common ``"sha256"``: no attribute look-up (and miss)
         return digestmod
-    return getattr(digestmod, "_pt_original", digestmod)
+    return original_of(digestmod)
 
 
 def _pair_tags(key: Any, msg: Any) -> TagSet | None:

@@ -55,14 +55,39 @@ def _as_original(owner: types.ModuleType, name: str, orig: Any, replacement: Any
     if not hasattr(type(orig), "__get__") and hasattr(type(replacement), "__get__"):
         if _accel._C is not None and type(replacement) is _accel._C.Fast:
             replacement = _accel._C.unbind(replacement)
+            if type(orig) is types.BuiltinFunctionType:
+                # a builtin function itself, which call sites specialise (or, for
+                # the simple lane, the same FastFunction)
+                replacement = _accel._C.front(
+                    replacement, name, _front_doc(orig, name), owner.__name__, orig
+                )
         elif isinstance(replacement, types.FunctionType):
             replacement = _Unbound(replacement)  # its __wrapped__ is the function
     for attr, value in (("__module__", owner.__name__), ("__qualname__", name)):
         try:
             setattr(replacement, attr, value)
-        except (AttributeError, TypeError):  # pragma: no cover - a read-only callable
+        except (AttributeError, TypeError):  # read-only (a builtin's __qualname__)
             pass
     return replacement
+
+
+def _front_doc(orig: Any, name: str) -> str | None:
+    """`orig`'s internal doc for a builtin named `name`: its text signature (which
+    CPython reads only under the function's own name) and its docstring."""
+    sig = getattr(orig, "__text_signature__", None)
+    doc = getattr(orig, "__doc__", None)
+    if not isinstance(sig, str):
+        return doc if isinstance(doc, str) else None
+    return f"{name}{sig}\n--\n\n{doc if isinstance(doc, str) else ''}"
+
+
+def original_of(fn: Any) -> Any:
+    """The original a patched callable stands for (`fn` itself when it is not one)."""
+    if _accel._C is not None:
+        parts = _accel._C.front_parts(fn)
+        if parts is not None:
+            return parts[1]
+    return getattr(fn, "_pt_original", fn)
 
 
 def patch(owner: Any, name: str, replacement: Any) -> None:
