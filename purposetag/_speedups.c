@@ -3192,6 +3192,79 @@ sp_set_hash_twin(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------------------
+ * format_call(m): what a rewritten ``t.format(*a, **k)`` calls, CPython doing the
+ * unpacking, with `m` the bound ``t.format``.  For an exact str template: a builtin
+ * method of `t` named ``format``, taking its arguments as ``str.format`` does
+ * (METH_VARARGS: a ``**`` mapping arrives as a dict whose keys CPython has not
+ * checked), so every error of the unpacking names ``str.format()`` and reads as
+ * the original's.  Plain scalar arguments: ``t.format`` itself; anything else: the
+ * Python `format_unpacked(t, args, kwargs or None)` (set_format_call).  Any other
+ * `m` is returned as it is, to be called as the code wrote it.
+ */
+static PyObject *format_unpacked = NULL;
+static PyCFunction str_format_fn = NULL;
+static PyObject *str_format_name = NULL;
+
+static PyObject *
+fc_call(PyObject *template, PyObject *args, PyObject *kwargs)
+{
+    int plain = 1;
+    for (Py_ssize_t i = 0; plain && i < PyTuple_GET_SIZE(args); i++) {
+        plain = plain_scalar(PyTuple_GET_ITEM(args, i));
+    }
+    if (plain && kwargs != NULL) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (plain && PyDict_Next(kwargs, &pos, &k, &v)) {
+            plain = plain_scalar(v);
+        }
+    }
+    if (plain) {
+        PyObject *m = PyObject_GetAttr(template, str_format_name);
+        if (m == NULL) {
+            return NULL;
+        }
+        PyObject *res = PyObject_Call(m, args, kwargs);
+        Py_DECREF(m);
+        return res;
+    }
+    if (format_unpacked == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "purposetag: format_call used before set_format_call");
+        return NULL;
+    }
+    PyObject *slow = Py_NewRef(format_unpacked); /* a global: the call may replace it */
+    PyObject *res = PyObject_CallFunctionObjArgs(slow, template, args,
+                                                 kwargs != NULL ? kwargs : Py_None, NULL);
+    Py_DECREF(slow);
+    return res;
+}
+
+static PyMethodDef fc_def = {"format", (PyCFunction)(void (*)(void))fc_call,
+                             METH_VARARGS | METH_KEYWORDS, NULL};
+
+static PyObject *
+sp_format_call(PyObject *Py_UNUSED(module), PyObject *m)
+{
+    if (str_format_fn != NULL && PyCFunction_CheckExact(m) &&
+        PyCFunction_GET_FUNCTION(m) == str_format_fn &&
+        PyUnicode_CheckExact(PyCFunction_GET_SELF(m))) {
+        return PyCFunction_NewEx(&fc_def, PyCFunction_GET_SELF(m), NULL);
+    }
+    return Py_NewRef(m);
+}
+
+static PyObject *
+sp_set_format_call(PyObject *Py_UNUSED(module), PyObject *slow)
+{
+    if (!PyCallable_Check(slow)) {
+        PyErr_SetString(PyExc_TypeError, "set_format_call(format_unpacked): a callable");
+        return NULL;
+    }
+    Py_XSETREF(format_unpacked, Py_NewRef(slow));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 sp_is_plain(PyObject *Py_UNUSED(module), PyObject *arg)
 {
@@ -4034,6 +4107,12 @@ static PyMethodDef module_methods[] = {
      "its lane is the simple one."},
     {"front_parts", sp_front_parts, METH_O,
      "front_parts(obj): (fast, original) for a function made by front(), else None."},
+    {"format_call", sp_format_call, METH_O,
+     "format_call(m): for a rewritten t.format(*a, **k), with m the bound t.format: a "
+     "builtin method 'format' of an exact str t (unpacked into by CPython), else m."},
+    {"set_format_call", sp_set_format_call, METH_O,
+     "set_format_call(format_unpacked): format_call's path for arguments that are not "
+     "plain scalars, called with (template, args, kwargs or None)."},
     {"install_format", sp_install_format, METH_VARARGS,
      "install_format(TaintedStr, its Python __format__): a C __format__ answering the "
      "empty spec itself."},
@@ -4120,6 +4199,26 @@ module_exec(PyObject *m)
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_SystemError, "str.join/bytes.join are not builtin methods");
         }
+        return -1;
+    }
+    PyObject *sf = PyObject_GetAttrString(sj, "__self__");
+    PyObject *sfm = sf ? PyObject_GetAttrString(sf, "format") : NULL;
+    Py_XDECREF(sf);
+    if (sfm == NULL || !PyCFunction_Check(sfm)) {
+        Py_XDECREF(sfm);
+        Py_DECREF(sj);
+        Py_DECREF(bj);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_SystemError, "str.format is not a builtin method");
+        }
+        return -1;
+    }
+    str_format_fn = PyCFunction_GET_FUNCTION(sfm);
+    Py_DECREF(sfm);
+    str_format_name = PyUnicode_InternFromString("format");
+    if (str_format_name == NULL) {
+        Py_DECREF(sj);
+        Py_DECREF(bj);
         return -1;
     }
     str_join_fn = PyCFunction_GET_FUNCTION(sj);

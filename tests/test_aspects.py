@@ -42,6 +42,15 @@ def join_gen(items):
 def fmt(t, *a, **k):
     return t.format(*a, **k)
 
+def fmt_star(t, a):
+    return t.format(*a)
+
+def fmt_dstar(t, k):
+    return t.format(**k)
+
+def fmt_mixed(t, a, k):
+    return t.format(1, *a, x=2, **k)
+
 def fmt_literal(x, y):
     return "name={} mail={mail}".format(x, mail=y)
 
@@ -242,6 +251,53 @@ def test_repr_and_ascii_conversions_keep_the_tags_escapes_drop(mods) -> None:
     # and when nothing was lost, the ranges stay exact (the quotes untagged)
     assert pt.ranges(inst.fmt("{!r}|", pt.tag("bob", P))) == [(1, 4, _tagset())]
     assert pt.ranges(inst.pct("%r|%s", (pt.tag("bob", P), "x"))) == [(1, 4, _tagset())]
+
+
+def test_unpacking_into_format_fails_and_tags_as_the_original(mods) -> None:
+    """``t.format(*a, **k)`` is unpacked by CPython itself: its errors name
+    ``str.format`` (or the template's own method), as in the original code."""
+    plain, inst = mods
+
+    class Fmt:
+        def format(self, *a: object, **k: object) -> str:
+            return "own"
+
+    cases = [
+        ("fmt_star", ("{}-{}", 5)),
+        ("fmt_star", ("{}-{}", None)),
+        ("fmt_star", ("{}", [1, 2])),
+        ("fmt_star", ("{}-{}", [1])),
+        ("fmt_dstar", ("{a}", 5)),
+        ("fmt_dstar", ("{a}", [("a", 1)])),
+        ("fmt_dstar", ("{a}", {"b": 1})),
+        ("fmt_mixed", ("{}{}{x}{y}", [3], {"y": 4})),
+        ("fmt_mixed", ("{}{x}", [3], {"x": 4})),  # x twice
+        ("fmt_mixed", ("{}{x}", 3, {})),
+        ("fmt_star", (Fmt(), 5)),
+        ("fmt_star", (Fmt(), [1])),
+        ("fmt_dstar", (b"{a}", {"a": 1})),  # bytes have no format
+    ]
+    for fn, args in cases:
+        want = _outcome(getattr(plain, fn), *args)
+        got = _outcome(getattr(inst, fn), *args)
+        assert got == want, (fn, args)
+    # a ``**`` mapping with a key that is not a string: str.format takes it unchecked
+    # (with the accelerator, so does the rewritten call; without, a Python callable
+    # gets CPython's own check: the documented difference)
+    for fn, args in [("fmt_dstar", ("{a}", {1: 2})), ("fmt_mixed", ("{}{x}", [3], {1: 2}))]:
+        want = _outcome(getattr(plain, fn), *args)
+        got = _outcome(getattr(inst, fn), *args)
+        if _accel.ACCELERATED:
+            assert got == want, (fn, args)
+        else:
+            assert got == ("raised", TypeError, "keywords must be strings"), (fn, args)
+    t = pt.tag("bob", P)
+    res = inst.fmt_star("<{}|{}>", iter([t, "x"]))
+    assert res == "<bob|x>" and pt.ranges(res) == [(1, 4, _tagset())]
+    res = inst.fmt_dstar("<{a}>", {"a": t})
+    assert res == "<bob>" and pt.ranges(res) == [(1, 4, _tagset())]
+    res = inst.fmt_mixed("{}{}{x}{y}", (t,), {"y": t})
+    assert res == "1bob2bob" and pt.ranges(res) == [(1, 4, _tagset()), (5, 8, _tagset())]
 
 
 def test_format_keeps_tags(mods) -> None:

@@ -64,8 +64,18 @@ def format_expr(draw: Any, n: int) -> str:
         parts.append("{" + str(i) + draw(_conv) + draw(_spec) + "}")
     parts.append(_esc(draw(_literal)))
     template = "".join(parts)
-    if draw(st.booleans()):
-        return f"{template!r}.format({', '.join(f'v{i}' for i in range(n))}, w=w)"
+    items = ", ".join(f"v{i}" for i in range(n))
+    shape = draw(st.sampled_from(["plain", "star", "star_value", "dstar", "dstar_value", "map"]))
+    if shape == "plain":
+        return f"{template!r}.format({items}, w=w)"
+    if shape == "star":  # unpacked by CPython: its errors must name str.format
+        return f"{template!r}.format(*({items},), w=w)"
+    if shape == "star_value":  # a scalar: iterated (a str), or not iterable
+        return f"{template!r}.format(*v0, *[{items}], w=w)"
+    if shape == "dstar":
+        return f"{template!r}.format({items}, **{{'w': w}})"
+    if shape == "dstar_value":  # not a mapping: CPython's error
+        return f"{template!r}.format({items}, w=w, **v0)"
     return f"{template!r}.format_map(dict(w=w, **{{}}))"
 
 

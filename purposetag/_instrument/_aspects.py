@@ -9,6 +9,7 @@ computed twice or in Python.
 from __future__ import annotations
 
 import operator
+import types
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ _all_plain = _PLAIN.issuperset
 _TAINTED = frozenset({TaintedStr, TaintedBytes})
 _no_tainted = _TAINTED.isdisjoint
 _BuiltinMethod: Any = type("".join)
+_MethodType: Any = types.MethodType
 # lone `%` operands formatted by `%` itself: values that never carry tags (`ATOMIC`),
 # and containers, whose tags `deep_union` has looked for
 _CONTAINERS = (list, tuple, set, frozenset, dict)
@@ -274,6 +276,37 @@ def format_(m: Any, /, *args: Any, **kwargs: Any) -> Any:
     return m(*args, **kwargs)
 
 
+def _str_format(template: str, /, *args: Any, **kwargs: Any) -> Any:
+    return format_(template.format, *args, **kwargs)
+
+
+# Named as what it stands for: CPython names the callable in the errors of unpacking
+# into a call (``str.format() argument after * must be an iterable, not int``).
+_str_format.__qualname__ = _str_format.__name__ = "str.format"
+_str_format.__module__ = "builtins"
+
+
+def format_call(m: Any) -> Any:
+    """The callable for ``<template>.format(*args, **kwargs)`` with ``m`` the bound
+    ``<template>.format``: a call that unpacks (``*``, ``**``) is left to CPython, with
+    the callable it names in its errors standing for ``str.format``; `m` itself when the
+    template is not an exact ``str``.  (The accelerator's takes a ``**`` mapping as
+    ``str.format`` does, keys unchecked; this one, a Python callable, gets CPython's
+    "keywords must be strings" for a key that is not a string.)"""
+    if type(m) is _BuiltinMethod and type(m.__self__) is str:
+        return _MethodType(_str_format, m.__self__)
+    return m
+
+
+def _format_unpacked(template: str, args: tuple[Any, ...], kwargs: dict[Any, Any] | None) -> str:
+    return brace_format(template, args, {} if kwargs is None else kwargs)
+
+
+if _accel._C is not None:
+    _accel._C.set_format_call(_format_unpacked)
+    format_call = _accel._C.format_call
+
+
 def format_map(m: Any, mapping: Any) -> Any:
     """``<template>.format_map(mapping)`` with ``m`` the bound ``<template>.format_map``."""
     if type(m) is _BuiltinMethod:
@@ -391,6 +424,7 @@ GLOBALS: dict[str, Any] = {
     "_pt_brace": brace_format,
     "_pt_percent": percent_format,
     "_pt_format": format_,
+    "_pt_format_call": format_call,
     "_pt_format_map": format_map,
     "_pt_mod": mod,
     "_pt_convert": convert,

@@ -159,6 +159,12 @@ class Rewriter(ast.NodeTransformer):
             ):
                 return self._format_site(node, func)
             self.changed = True
+            if starred or any(k.arg is None for k in node.keywords):
+                # unpacked by CPython into a call of what `_pt_format_call` gives,
+                # whose errors then name ``str.format`` (or the template's own method)
+                head = _call("_pt_format_call", [func], node)
+                call = ast.Call(func=head, args=args, keywords=node.keywords)
+                return ast.copy_location(call, node)
             return _call("_pt_format", [func, *args], node, node.keywords)
         if len(args) != 1 or node.keywords or starred:
             return node
