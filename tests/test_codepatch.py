@@ -182,6 +182,10 @@ def star(s, *args):
     return s
 
 
+def keywords(s, q=None, *, opt=None, **kw):
+    return (s, q, opt, kw)
+
+
 def gen(s):
     yield s
 
@@ -218,6 +222,27 @@ def test_inject_runs_the_body_for_plain_str_and_slow_otherwise(make_module: Fact
     _codepatch.restore_all()
     assert mod.upper(bytearray(b"ab")) == (bytearray(b"AB"), ", ", "!")
     assert vars(mod)[GLOBAL].upper(bytearray(b"ab")) == (bytearray(b"AB"), ", ", "!")
+
+
+def test_inject_passes_keywords_on_and_checks_markers(make_module: Factory) -> None:
+    """``**kw`` given sends the call to `slow` with them; ``name?`` anything but
+    None; ``name*`` (a container) what is_plain refuses, None passing where None is
+    the default."""
+    mod = make_module(SOURCE)
+    data = ("s", "q*", "opt?") if _accel.ACCELERATED else ("s", "opt?")
+    assert inject(mod.keywords, data, _slow)
+    assert mod.keywords("a") == ("a", None, None, {})  # the body
+    assert mod.keywords("a", opt=None) == ("a", None, None, {})
+    assert mod.keywords("a", opt=0) == ("slow", ("a", None), {"opt": 0})
+    assert mod.keywords("a", x=1) == ("slow", ("a", None), {"opt": None, "x": 1})
+    assert mod.keywords(pt.tag("a", P)) == ("slow", ("a", None), {"opt": None})
+    if _accel.ACCELERATED:
+        assert mod.keywords("a", ["x", 1]) == ("a", ["x", 1], None, {})
+        tagged = [pt.tag("x", P)]
+        assert mod.keywords("a", tagged) == ("slow", ("a", tagged), {"opt": None})
+    assert not inject(mod.star, ("s",), _slow)  # *args: refused
+    _codepatch.restore_all()
+    assert mod.keywords("a", opt=0, x=1) == ("a", None, 0, {"x": 1})
 
 
 def test_a_traceback_keeps_the_original_lines(make_module: Factory) -> None:

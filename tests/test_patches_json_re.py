@@ -11,6 +11,8 @@ import pytest
 import structlog
 
 import purposetag as pt
+from purposetag import _accel
+from purposetag._instrument import _codepatch, _patching
 
 P = "security.account_recovery"
 T = pt.tag("bob@x.io", P)
@@ -31,12 +33,69 @@ def test_dumps_places_tags_on_the_string() -> None:
 
 def test_dumps_variants() -> None:
     out = json.dumps([T], indent=2, sort_keys=True)
-    assert pt.tags(out) == TAGS and out == json.dumps.__wrapped__(["bob@x.io"], indent=2)
+    plain_dumps = _patching.original(json, "dumps")
+    assert pt.tags(out) == TAGS and out == plain_dumps(["bob@x.io"], indent=2)
     out = json.dumps({T: 1})
     assert pt.tags(out) == TAGS
     out = json.dumps([pt.tag("é", P)])
     assert out == '["\\u00e9"]' and pt.tags(out) == TAGS
     assert type(json.dumps({"a": "b"})) is str
+
+
+def test_dumps_in_place_covers_references_taken_before_instrument() -> None:
+    """With the accelerator ``json.dumps`` is patched in its own code: a reference
+    taken before ``instrument()`` (a logging renderer's) tags too, and every keyword
+    gives what the original gives."""
+    pt.uninstrument()
+    early = json.dumps  # the function itself
+    pt.instrument()
+    if _accel.ACCELERATED:
+        assert _codepatch.patched(json.dumps) and json.dumps is early
+        assert pt.tags(early({"e": T})) == TAGS
+    else:  # a wrapper replaces it: the early reference stays the original
+        assert json.dumps is not early and not pt.is_tagged(early({"e": T}))
+    plain = _patching.original(json, "dumps")
+
+    class Enc(json.JSONEncoder):
+        def __init__(self, *, marker: str = "", **kw: object) -> None:
+            super().__init__(**kw)  # type: ignore[arg-type]
+            self.marker = marker
+
+        def default(self, o: object) -> object:
+            return self.marker
+
+    cases: list[tuple[object, dict[str, object]]] = [
+        ({"a": [1, 2.5, None, True]}, {}),
+        ({"b": 1, "a": "x"}, {"sort_keys": True, "indent": 2}),
+        ([1, "é"], {"ensure_ascii": False, "separators": (",", ":")}),
+        ({1: "a"}, {"skipkeys": True}),
+        ({"a": object()}, {"cls": Enc, "marker": "m"}),  # **kw to the encoder class
+        ({"a": object()}, {"default": repr}),
+        (float("nan"), {"allow_nan": False}),
+        ({"a": object()}, {}),
+        ([1], {"nope": 1}),  # JSONEncoder's own TypeError
+    ]
+    for obj, kw in cases:
+        want = _outcome(lambda: plain(obj, **kw))
+        got = _outcome(lambda: json.dumps(obj, **kw))
+        if obj.__class__ is dict and "default" in kw:  # repr(object()) differs per object
+            assert got[0] == want[0]
+            continue
+        assert got == want, (obj, kw)
+    # tagged text in the layout, or returned by `default`: the output is tagged
+    tagged_indent = json.dumps({"a": 1}, indent=pt.tag("  ", P))
+    assert tagged_indent == plain({"a": 1}, indent="  ") and pt.tags(tagged_indent) == TAGS
+    seps = (pt.tag(",", P), ":")
+    assert pt.tags(json.dumps([1, 2], separators=seps)) == TAGS
+    assert pt.tags(json.dumps(object(), default=lambda o: T)) == TAGS
+    assert not pt.is_tagged(json.dumps({"a": 1}, indent=2, separators=(",", ": ")))
+
+
+def _outcome(fn: object) -> tuple[object, ...]:
+    try:
+        return ("ok", fn())  # type: ignore[operator]
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
 
 
 def test_dump_and_load_roundtrip() -> None:

@@ -22,7 +22,7 @@ compiled with the module's import statements around it (CPython compiles
 without the check is compared with the loaded code first (bytecode, constants,
 names, flags, lines).  No source, a source file changed since import, a closure (a
 function whose own nested functions use its variables is fine), a generator,
-``*args``/``**kwargs``, or a module or function that rebinds ``type``, ``str`` or
+``*args``, or a module or function that rebinds ``type``, ``str`` or
 ``bytes``: `inject` refuses, returning False, and the caller installs an ordinary
 wrapper instead.  `restore_all` puts every original code object back (the
 module keeps its `GLOBAL` name, then leading to the unpatched functions); the
@@ -43,6 +43,8 @@ from typing import Any
 
 from .. import _accel
 
+_NO: Any = object()
+
 #: The module global through which a patched function reaches its slow path.
 GLOBAL = "_purposetag_patches_"
 # the name suffix, in that namespace, of a function's C front (see `inject`)
@@ -59,7 +61,6 @@ _REFUSED_FLAGS = (
     | inspect.CO_ASYNC_GENERATOR
     | inspect.CO_ITERABLE_COROUTINE
     | inspect.CO_VARARGS
-    | inspect.CO_VARKEYWORDS
 )
 
 # patched function -> its original code
@@ -110,11 +111,14 @@ def inject(
     bytes_first: bool = False,
 ) -> bool:
     """Give `fn` a first statement sending calls where a `data` parameter is not an
-    exact ``str`` or ``bytes`` to `slow` (called with every parameter); False when
-    `fn` cannot be patched this way (nothing is changed then).  A name ending in
-    ``*`` is a container parameter (``urlencode``'s query): the call goes to `slow`
-    unless the accelerator's ``is_plain`` finds nothing but plain values in it
-    (without the accelerator such a function is not patched in place).
+    exact ``str`` or ``bytes`` to `slow` (called with every parameter, and `fn`'s
+    ``**kwargs``); False when `fn` cannot be patched this way (nothing is changed
+    then).  A name ending in ``*`` is a container parameter (``urlencode``'s query):
+    the call goes to `slow` unless the accelerator's ``is_plain`` finds nothing but
+    plain values in it, or it is None where None is its default (without the
+    accelerator such a function is not patched in place).  A name ending in ``?``
+    sends the call to `slow` unless it is None (``json.dumps``'s ``default``), and
+    so does any ``**kwargs`` given.
 
     With `front` (a C function of the accelerator that computes what `fn` computes
     for plain arguments and hands any other call to `slow` itself), the first
@@ -183,7 +187,7 @@ def _recompiled(
         or code.co_flags & _REFUSED_FLAGS
         or code.co_freevars  # a closure's cells belong to the function object
         or not data
-        or not {p.rstrip("*") for p in data} <= set(params)
+        or not {p.rstrip("*?") for p in data} <= set(params)
         or {"type", "str", "bytes", GLOBAL} & set(code.co_varnames)
         or {"type", "str", "bytes"} & set(fn.__globals__)
         or (GLOBAL in fn.__globals__ and not _ours(fn.__globals__[GLOBAL]))
@@ -214,12 +218,14 @@ def _recompiled(
     positional, given = code.co_varnames[: code.co_argcount], fn.__defaults__ or ()
     defaults = dict(zip(positional[len(positional) - len(given) :], given, strict=True))
     defaults.update(fn.__kwdefaults__ or {})
-    nullable = {p for p in data if p in defaults and defaults[p] is None}
+    nullable = {p for p in data if defaults.get(p.rstrip("*"), _NO) is None}
+    # **kw: its name, after the parameters (*args is refused)
+    kw = code.co_varnames[nparams] if code.co_flags & inspect.CO_VARKEYWORDS else None
     first = (
-        _front(fn.__name__, params, code.co_argcount, fdef.lineno)
+        _front(fn.__name__, params, code.co_argcount, fdef.lineno, kw)
         if front
         else _check(
-            fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno, bytes_first
+            fn.__name__, data, nullable, params, code.co_argcount, fdef.lineno, bytes_first, kw
         )
     )
     body.insert(at, first)
@@ -283,32 +289,44 @@ def _check(
     npos: int,
     line: int,
     bytes_first: bool = False,
+    kw: str | None = None,
 ) -> ast.stmt:
     # exact str and bytes carry no tags (TaintedStr/TaintedBytes are subclasses), nor
     # does None where it is the default.  A str argument costs one type() call; a
     # local holding it for the bytes comparison measured slower for str (COPY and
     # STORE_FAST on every call, one more local to clear)
-    test = " or ".join(
-        f"not {GLOBAL}.is_plain({p[:-1]})"
-        if p.endswith("*")
-        else (
+    def one(p: str) -> str:
+        if p.endswith("?"):  # anything but None: slow
+            return f"{p[:-1]} is not None"
+        if p.endswith("*"):
+            q = p[:-1]
+            if p in nullable:
+                return f"({q} is not None and not {GLOBAL}.is_plain({q}))"
+            return f"not {GLOBAL}.is_plain({q})"
+        test = (
             f"(type({p}) is not bytes and type({p}) is not str"
             if bytes_first
             else f"(type({p}) is not str and type({p}) is not bytes"
         )
-        + (f" and {p} is not None)" if p in nullable else ")")
-        for p in data
-    )
-    args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
-    src = f"if {test}:\n    return {GLOBAL}.{name}({', '.join(args)})\n"
+        return test + (f" and {p} is not None)" if p in nullable else ")")
+
+    test = " or ".join([*(one(p) for p in data), *([kw] if kw else [])])
+    src = f"if {test}:\n    return {GLOBAL}.{name}({_passed(params, npos, kw)})\n"
     stmt = ast.parse(src).body[0]
     _on_line(stmt, line)
     return stmt
 
 
-def _front(name: str, params: tuple[str, ...], npos: int, line: int) -> ast.stmt:
-    args = [*params[:npos], *(f"{p}={p}" for p in params[npos:])]
-    stmt = ast.parse(f"return {GLOBAL}.{name}{_FRONT}({', '.join(args)})\n").body[0]
+def _passed(params: tuple[str, ...], npos: int, kw: str | None) -> str:
+    """Every parameter passed on as it was received (``**kw`` too)."""
+    args = [*params[:npos], *(f"{p}={p}" for p in params[npos:]), *([f"**{kw}"] if kw else [])]
+    return ", ".join(args)
+
+
+def _front(
+    name: str, params: tuple[str, ...], npos: int, line: int, kw: str | None = None
+) -> ast.stmt:
+    stmt = ast.parse(f"return {GLOBAL}.{name}{_FRONT}({_passed(params, npos, kw)})\n").body[0]
     _on_line(stmt, line)
     return stmt
 

@@ -22,6 +22,7 @@ from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
 from .._tags import intern_tags
 from .._tainted import TaintedStr, _rng, join_tagged, mk_str
+from ._codepatch import clone, inject
 from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 
 _INF = float("inf")
@@ -165,6 +166,10 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
             return mk_str(res, tags_in(obj) or None)
         tags = None
         try:
+            if kw and (kw.get("indent") is not None or kw.get("separators") is not None):
+                layout = tags_in((kw.get("indent"), kw.get("separators")))
+                if layout:  # written between the items: the whole text carries them
+                    return mk_str(res, R.union_all((layout, tags_in(obj) or None)))
             if not has_tags(obj):
                 return res
             tags = tags_in(obj)
@@ -202,7 +207,7 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
 
     dumps.__doc__ = orig.__doc__
     dumps.__wrapped__ = orig  # type: ignore[attr-defined]
-    return fast(dumps, fast=orig)
+    return dumps
 
 
 def _dump_encoder(
@@ -484,9 +489,18 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fast(loads, fast=orig, deep=True)
 
 
+# The arguments of ``json.dumps`` that can put tags into its output: `obj`, the
+# indentation and separators written between its items, and what `default` returns
+# (any other keyword goes to the encoder class, and `cls` alone adds no data).
+_DUMPS_DATA = ("obj*", "indent*", "separators*", "default?")
+
+
 def apply() -> None:
-    dumps = _dumps(json.dumps)
-    patch(json, "dumps", dumps)
+    # patched in its own code when it can be (see _codepatch): a plain call runs the
+    # original body behind one is_plain check, in its own frame, and references taken
+    # before instrument() (a logging renderer's) see the patch too
+    if not inject(json.dumps, _DUMPS_DATA, _dumps(clone(json.dumps))):
+        patch(json, "dumps", fast(_dumps(json.dumps), fast=json.dumps))
     patch(json, "dump", _dump(json.dump))
     # json.load() calls the module's loads(), so it is covered through it
     patch(json, "loads", _loads(json.loads))

@@ -111,6 +111,10 @@ _IN_PLACE: dict[tuple[object, str], tuple[str, ...]] = {
     (urllib.parse, "urldefrag"): ("url",),
     (textwrap, "dedent"): ("text",),
     (textwrap, "indent"): ("text", "prefix"),
+    # any keyword (TextWrapper's options: indents, placeholder) goes the tagged way
+    (textwrap, "wrap"): ("text",),
+    (textwrap, "fill"): ("text",),
+    (textwrap, "shorten"): ("text",),
     **{
         (base64, n): ("s",)
         for n in (
