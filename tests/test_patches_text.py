@@ -28,6 +28,48 @@ def _on() -> None:
     pt.instrument()
 
 
+def _outcome(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    try:
+        res = fn(*args, **kwargs)
+        return ("ok", res, type(res), pt.tags(res))
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+
+
+@pytest.mark.parametrize(
+    ("name", "flag"), [("b2a_base64", "newline"), ("a2b_base64", "strict_mode")]
+)
+def test_base64_pair_takes_its_flag_by_name_and_fails_as_the_original(name: str, flag: str) -> None:
+    """binascii's base64 pair, which b64encode/b64decode call with a keyword flag: every
+    call shape gives the original's result or error, tagged data a tagged result."""
+    from purposetag._instrument import _patching
+
+    fn = getattr(binascii, name)
+    orig = _patching.original(binascii, name)
+    data = b"Ym9iQHguaW8=" if name == "a2b_base64" else b"bob@x.io"
+    shapes: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((data,), {}),
+        ((data,), {flag: True}),
+        ((data,), {flag: False}),
+        ((data, True), {}),  # the flag is keyword-only
+        ((), {}),
+        ((), {flag: True}),
+        ((data,), {flag: True, "other": 1}),
+        ((data,), {"data": data}),
+        (("text",), {}),
+        ((bytearray(data),), {flag: False}),
+        ((memoryview(data),), {}),
+        ((b"!!",), {flag: True}),
+    ]
+    for args, kwargs in shapes:
+        assert _outcome(fn, *args, **kwargs) == _outcome(orig, *args, **kwargs), (args, kwargs)
+    tagged = pt.tag(data, P)
+    for kwargs in ({}, {flag: False}):
+        out = fn(tagged, **kwargs)
+        assert out == orig(data, **kwargs) and pt.tags(out) == TAGS
+    assert pt.tags(base64.b64decode(base64.b64encode(B))) == TAGS
+
+
 @pytest.mark.parametrize("kind", ["b64", "urlsafe_b64", "b32", "b16", "b85", "standard_b64"])
 def test_base64_roundtrip(kind: str) -> None:
     enc = getattr(base64, f"{kind}encode")

@@ -417,18 +417,33 @@ def tagging_wrapper(fn: Callable[..., Any], where: str, *, deep: bool = True) ->
                     break
             else:
                 return res
-        try:
-            if not has_tags(args, 33) and (not kwargs or not has_tags(kwargs, 33)):
-                return res
-            if any(res is a for a in args) or any(res is v for v in kwargs.values()):
-                return res  # an argument given back as it was: its tags are its own
-            tags = args_tags(args, kwargs)
-            if tags:
-                return tag_deep(res, tags) if deep else tag_result(res, tags)
-        except Exception as exc:
-            _events.internal_error(where, exc)
-        return res
+        return tagged_result(res, args, kwargs, where, deep)
 
+    return named_fast(wrapper, fn)
+
+
+def tagged_result(
+    res: Any, args: tuple[Any, ...], kwargs: dict[str, Any], where: str, deep: bool = True
+) -> Any:
+    """`res`, what a function returned for `args`/`kwargs`, carrying (deeply) the
+    union of their tags; `res` itself when they carry none, or when it is one of them
+    given back (its tags are its own).  A failure logs the internal-error event and
+    gives `res`."""
+    try:
+        if not has_tags(args, 33) and (not kwargs or not has_tags(kwargs, 33)):
+            return res
+        if any(res is a for a in args) or any(res is v for v in kwargs.values()):
+            return res
+        tags = args_tags(args, kwargs)
+        if tags:
+            return tag_deep(res, tags) if deep else tag_result(res, tags)
+    except Exception as exc:
+        _events.internal_error(where, exc)
+    return res
+
+
+def named_fast(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`wrapper` named as `fn`, behind a C `Fast` calling `fn` for plain arguments."""
     wrapper.__name__ = getattr(fn, "__name__", "wrapper")
     wrapper.__qualname__ = getattr(fn, "__qualname__", wrapper.__name__)
     wrapper.__doc__ = getattr(fn, "__doc__", None)
