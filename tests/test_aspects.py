@@ -300,6 +300,43 @@ def test_unpacking_into_format_fails_and_tags_as_the_original(mods) -> None:
     assert res == "1bob2bob" and pt.ranges(res) == [(1, 4, _tagset()), (5, 8, _tagset())]
 
 
+def test_other_methods_stored_as_format_join_or_format_map_are_called_as_written(
+    mods,
+) -> None:
+    """An object whose ``format``/``join``/``format_map`` is another builtin method of a
+    str (``"a-b".split``) gets that method called, tagged arguments or not."""
+    plain, inst = mods
+    t = pt.tag("-", P)
+
+    class Obj:
+        pass
+
+    def holder(**methods: object) -> Obj:
+        o = Obj()
+        for k, v in methods.items():
+            setattr(o, k, v)
+        return o
+
+    cases = [
+        ("fmt", (holder(format="a-b".split), "-")),
+        ("fmt", (holder(format="a-b".split), t)),
+        ("fmt_star", (holder(format="a-b".split), ["-"])),
+        ("fmt_star", (holder(format="a-b".split), [t])),
+        ("fmt_star", (holder(format="{}-x".upper), [])),
+        ("fmt_dstar", (holder(format="a-b".split), {"sep": t})),
+        ("fmt_star", (holder(format="a b".split), 5)),
+        ("fmt_map", (holder(format_map="{x}".startswith), "{")),
+        ("fmt_map", (holder(format_map="{x}".startswith), pt.tag("{", P))),
+        ("join", (holder(join="a-b".split), "-")),
+        ("join", (holder(join="a-b".split), t)),
+        ("join", (holder(join="{}".count), iter(["{"]))),
+    ]
+    for fn, args in cases:
+        want = _outcome(getattr(plain, fn), *args)
+        got = _outcome(getattr(inst, fn), *args)
+        assert got == want, (fn, args)
+
+
 def test_format_keeps_tags(mods) -> None:
     _, inst = mods
     res = inst.fmt_literal(pt.tag("Bo", P), "m@x")

@@ -225,11 +225,17 @@ def _materialize(items: Any) -> list[Any]:
 _JOINERS = (str, bytes, bytearray)
 
 
+def _named(m: Any, name: str) -> bool:
+    """Is `m` a builtin method named `name` (``"a".join``, not ``"a".split`` stored
+    as some object's ``join``)?  Its receiver's type is the caller's to check."""
+    return type(m) is _BuiltinMethod and m.__name__ == name
+
+
 def join(m: Any, items: Any) -> Any:
     """``<sep>.join(items)`` where ``m`` is the already evaluated bound ``<sep>.join``."""
     ti = type(items)
     if ti is not list and ti is not tuple:
-        if type(m) is not _BuiltinMethod or not isinstance(m.__self__, _JOINERS):
+        if not (_named(m, "join") and isinstance(m.__self__, _JOINERS)):
             return m(items)  # some other object's join: it reads `items` its own way
         items = _materialize(items)
     res = m(items)
@@ -243,7 +249,7 @@ def join(m: Any, items: Any) -> Any:
             return res
     elif _no_tainted(map(type, items)):
         return res
-    if type(m) is _BuiltinMethod and type(m.__self__) in (str, bytes):
+    if _named(m, "join") and type(m.__self__) in (str, bytes):
         return join_after(m, items, res)
     return res
 
@@ -271,7 +277,7 @@ def format_(m: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``<template>.format(*args, **kwargs)`` with ``m`` the bound ``<template>.format``."""
     if _all_plain(map(type, args)) and (not kwargs or _all_plain(map(type, kwargs.values()))):
         return m(*args, **kwargs)
-    if type(m) is _BuiltinMethod and type(m.__self__) is str:
+    if _named(m, "format") and type(m.__self__) is str:
         return brace_format(m.__self__, args, kwargs)
     return m(*args, **kwargs)
 
@@ -293,7 +299,7 @@ def format_call(m: Any) -> Any:
     template is not an exact ``str``.  (The accelerator's takes a ``**`` mapping as
     ``str.format`` does, keys unchecked; this one, a Python callable, gets CPython's
     "keywords must be strings" for a key that is not a string.)"""
-    if type(m) is _BuiltinMethod and type(m.__self__) is str:
+    if _named(m, "format") and type(m.__self__) is str:
         return _MethodType(_str_format, m.__self__)
     return m
 
@@ -309,7 +315,7 @@ if _accel._C is not None:
 
 def format_map(m: Any, mapping: Any) -> Any:
     """``<template>.format_map(mapping)`` with ``m`` the bound ``<template>.format_map``."""
-    if type(m) is _BuiltinMethod:
+    if _named(m, "format_map"):
         template = m.__self__
         if type(template) is str and not (
             type(mapping) is dict and _all_plain(map(type, mapping.values()))
