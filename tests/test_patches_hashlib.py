@@ -164,6 +164,36 @@ def test_patched_builtins_stay_unbound_on_a_class_and_pickle_by_reference() -> N
     assert p().hexdigest() == plain(b"x").hexdigest()
 
 
+def test_hmac_new_fails_as_the_original_for_every_call_shape() -> None:
+    import _hashlib
+
+    orig = _patching.original(_hashlib, "hmac_new")
+    shapes: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((), {}),
+        ((b"k",), {}),
+        ((b"k", b"m"), {}),
+        ((b"k", b"m", "sha256", 1), {}),
+        ((b"k", b"m"), {"digestmod": "nope"}),
+        ((b"k",), {"msg": b"m", "digestmod": "sha256"}),
+        ((), {"key": b"k", "digestmod": "sha256"}),
+        ((b"k", b"m", "sha256"), {"digestmod": "sha256"}),
+        ((b"k", b"m", "sha256"), {"other": 1}),
+        (("text", b"m", "sha256"), {}),
+    ]
+    for args, kwargs in shapes:
+        try:
+            want: tuple[Any, ...] = ("ok", orig(*args, **kwargs).hexdigest())
+        except Exception as exc:
+            want = ("raised", type(exc), str(exc))
+        try:
+            got: tuple[Any, ...] = ("ok", _hashlib.hmac_new(*args, **kwargs).hexdigest())
+        except Exception as exc:
+            got = ("raised", type(exc), str(exc))
+        assert got == want, (args, kwargs)
+    mac = _hashlib.hmac_new(E, digestmod=hashlib.sha256)
+    assert pt.tags(mac.hexdigest()) == TAGS
+
+
 def test_hash_errors_copies_and_concurrent_tags_are_the_originals() -> None:
     import _hashlib
     import copy

@@ -91,6 +91,40 @@ def test_dumps_in_place_covers_references_taken_before_instrument() -> None:
     assert not pt.is_tagged(json.dumps({"a": 1}, indent=2, separators=(",", ": ")))
 
 
+def test_dumps_of_proxied_numbers_with_default_and_layout_tags() -> None:
+    """A proxied number is encoded as the number underneath, whatever default() or
+    the encoder class does with other values; the layout's and default()'s tags
+    reach the text on every path."""
+    from decimal import Decimal
+
+    plain = _patching.original(json, "dumps")
+    n = pt.tag(5, P)
+    m = pt.tag(5, "marketing")
+
+    class Enc(json.JSONEncoder):
+        def default(self, o: object) -> object:
+            return str(o)
+
+    assert json.dumps([n, Decimal("1.5")], default=str) == '[5, "1.5"]'
+    assert pt.tags(json.dumps([n, Decimal("1.5")], default=str)) == TAGS
+    assert json.dumps([n, Decimal("1.5")], cls=Enc) == plain([5, Decimal("1.5")], cls=Enc)
+    assert pt.tags(json.dumps([n], cls=Enc)) == TAGS
+    out = json.dumps({"p": Decimal(5)}, default=lambda o: n)  # default gives a proxy
+    assert out == '{"p": 5}' and pt.tags(out) == TAGS
+    out = json.dumps({(1, 2): "x", "a": n}, skipkeys=True)
+    assert out == '{"a": 5}' and pt.tags(out) == TAGS
+    with pytest.raises(TypeError, match="keys must be str, int, float, bool or None, not tuple"):
+        json.dumps({(1, 2): "x", "a": n})
+    tagged_indent = pt.tag("  ", P)
+    for kw in ({"default": str}, {}):
+        out = json.dumps([1, Decimal(2)] if kw else [1, 2], indent=tagged_indent, **kw)
+        assert pt.tags(out) == TAGS, kw
+        out = json.dumps([m], indent=tagged_indent, **kw)
+        assert out == plain([5], indent="  ") and pt.tags(out) == TAGS | pt.tags(m), kw
+    out = json.dumps([1, Decimal(2)], separators=(pt.tag(",", P), ":"), default=str)
+    assert out == '[1,"2"]' and pt.tags(out) == TAGS
+
+
 def _outcome(fn: object) -> tuple[object, ...]:
     try:
         return ("ok", fn())  # type: ignore[operator]

@@ -116,9 +116,8 @@ def inject(
     then).  A name ending in ``*`` is a container parameter (``urlencode``'s query):
     the call goes to `slow` unless the accelerator's ``is_plain`` finds nothing but
     plain values in it, or it is None where None is its default (without the
-    accelerator such a function is not patched in place).  A name ending in ``?``
-    sends the call to `slow` unless it is None (``json.dumps``'s ``default``), and
-    so does any ``**kwargs`` given.
+    accelerator such a function is not patched in place).  Any ``**kwargs`` given
+    send the call to `slow` too.
 
     With `front` (a C function of the accelerator that computes what `fn` computes
     for plain arguments and hands any other call to `slow` itself), the first
@@ -187,7 +186,7 @@ def _recompiled(
         or code.co_flags & _REFUSED_FLAGS
         or code.co_freevars  # a closure's cells belong to the function object
         or not data
-        or not {p.rstrip("*?") for p in data} <= set(params)
+        or not {p.rstrip("*") for p in data} <= set(params)
         or {"type", "str", "bytes", GLOBAL} & set(code.co_varnames)
         or {"type", "str", "bytes"} & set(fn.__globals__)
         or (GLOBAL in fn.__globals__ and not _ours(fn.__globals__[GLOBAL]))
@@ -296,8 +295,6 @@ def _check(
     # local holding it for the bytes comparison measured slower for str (COPY and
     # STORE_FAST on every call, one more local to clear)
     def one(p: str) -> str:
-        if p.endswith("?"):  # anything but None: slow
-            return f"{p[:-1]} is not None"
         if p.endswith("*"):
             q = p[:-1]
             if p in nullable:

@@ -250,11 +250,16 @@ def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
     for a digestmod it lacks, ``hmac`` hashes with ``hashlib`` constructors, which
     are patched.)"""
 
-    def hmac_new(key: Any, msg: Any = b"", digestmod: Any = _MISSING) -> TaggedHash:
-        if digestmod is _MISSING:  # the original's own "Missing required parameter"
-            h = orig(key, msg)
-        else:
-            h = orig(key, msg, digestmod=_unwrap_digestmod(digestmod))
+    def hmac_new(*args: Any, **kwargs: Any) -> TaggedHash:
+        # the arguments as given (so a wrong call fails with the original's own
+        # message), `digestmod` unwrapped: (key, msg=b"", digestmod=None)
+        if len(args) >= 3:
+            args = (*args[:2], _unwrap_digestmod(args[2]), *args[3:])
+        elif "digestmod" in kwargs:
+            kwargs = {**kwargs, "digestmod": _unwrap_digestmod(kwargs["digestmod"])}
+        h = orig(*args, **kwargs)
+        key = args[0] if args else kwargs.get("key")
+        msg = args[1] if len(args) > 1 else kwargs.get("msg", b"")
         return _wrap(h, _pair_tags(key, msg))
 
     hmac_new.__doc__ = orig.__doc__

@@ -129,10 +129,37 @@ def _unproxy(v: Any, depth: int) -> Any:
     if depth > 64:
         return v
     if isinstance(v, dict):
-        return {_unproxy(k, depth + 1): _unproxy(x, depth + 1) for k, x in v.items()}
+        return {_unproxy_key(k): _unproxy(x, depth + 1) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [_unproxy(x, depth + 1) for x in v]
     return v
+
+
+def _unproxy_key(k: Any) -> Any:
+    """A dict key with its proxy taken off, nothing else changed (a tuple key stays a
+    tuple, which the encoder refuses or skips as it would have)."""
+    while isinstance(k, TaggedValue):
+        k = k.__wrapped__
+    return k
+
+
+_NO_TAGS: TagSet = frozenset()
+
+
+def _layout_tags(kw: dict[str, Any]) -> TagSet:
+    """The tags of ``dumps``'s `indent` and `separators`, written between the items."""
+    if not kw or (kw.get("indent") is None and kw.get("separators") is None):
+        return _NO_TAGS
+    return tags_in((kw.get("indent"), kw.get("separators")))
+
+
+def _whole(res: str, obj: Any, kw: dict[str, Any], more: list[Any] | None = None) -> str:
+    """`res`, the text ``dumps`` made of `obj`, carrying every tag of `obj`, of the
+    layout and of `more` (what ``default()`` returned) on the whole text."""
+    parts = [tags_in(obj) or None, _layout_tags(kw) or None]
+    parts += [tags_in(x) or None for x in more or ()]
+    tags = R.union_all(parts)
+    return mk_str(res, tags) if tags else res
 
 
 def _is_stdlib(fn: Callable[..., Any]) -> bool:
@@ -150,6 +177,9 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     def dumps(obj: Any, **kw: Any) -> str:
         if kw.get("default") is not None:
             return _dumps_with_default(obj, kw)
+        if kw.get("cls") is not None and _has_proxy(obj, 0):
+            # a custom encoder's default() would be handed the proxy
+            return _whole(orig(_unproxy(obj, 0), **kw), obj, kw)
         try:
             if kw:
                 res = orig(obj, **kw)
@@ -162,14 +192,11 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
             # the values underneath and tag the whole text with every tag in `obj`.
             if not _has_proxy(obj, 0):
                 raise
-            res = orig(_unproxy(obj, 0), **kw)
-            return mk_str(res, tags_in(obj) or None)
+            return _whole(orig(_unproxy(obj, 0), **kw), obj, kw)
         tags = None
         try:
-            if kw and (kw.get("indent") is not None or kw.get("separators") is not None):
-                layout = tags_in((kw.get("indent"), kw.get("separators")))
-                if layout:  # written between the items: the whole text carries them
-                    return mk_str(res, R.union_all((layout, tags_in(obj) or None)))
+            if _layout_tags(kw):  # written between the items: the whole text carries them
+                return _whole(res, obj, kw)
             if not has_tags(obj):
                 return res
             tags = tags_in(obj)
@@ -182,25 +209,21 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
         return res
 
     def _dumps_with_default(obj: Any, kw: dict[str, Any]) -> str:
-        # What `default()` returns is encoded too: collect its tags, call it once.
+        # What `default()` returns is encoded too: collect its tags, call it once.  A
+        # proxied number is encoded as the number underneath (default() is not handed
+        # it, and what default() returns is not one either).
         user_default = kw["default"]
         seen: list[Any] = []
 
         def default(o: Any) -> Any:
             out = user_default(o)
             seen.append(out)
-            return out
+            return _unproxy(out, 0) if _has_proxy(out, 0) else out
 
+        target = _unproxy(obj, 0) if _has_proxy(obj, 0) else obj
+        res = orig(target, **{**kw, "default": default})
         try:
-            res = orig(obj, **{**kw, "default": default})
-        except TypeError:
-            if not _has_proxy(obj, 0):
-                raise
-            res = orig(_unproxy(obj, 0), **{**kw, "default": default})
-        try:
-            tags = R.union_all((tags_in(obj) or None, *(tags_in(x) or None for x in seen)))
-            if tags:
-                return mk_str(res, tags)
+            return _whole(res, obj, kw, seen)
         except Exception as exc:
             fallback("json.dumps", exc)
         return res
@@ -489,10 +512,11 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fast(loads, fast=orig, deep=True)
 
 
-# The arguments of ``json.dumps`` that can put tags into its output: `obj`, the
-# indentation and separators written between its items, and what `default` returns
-# (any other keyword goes to the encoder class, and `cls` alone adds no data).
-_DUMPS_DATA = ("obj*", "indent*", "separators*", "default?")
+# The arguments of ``json.dumps`` that can put tags into its output: `obj`, and the
+# indentation and separators written between its items.  (`default` and a `cls`'s
+# default() are called only for what is not plain in `obj`; any other keyword goes
+# to the encoder class, and, given, sends the call the tagged way.)
+_DUMPS_DATA = ("obj*", "indent*", "separators*")
 
 
 def apply() -> None:
