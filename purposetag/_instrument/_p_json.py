@@ -22,7 +22,6 @@ from .._proxy import TaggedValue, tag_result
 from .._ranges import TagSet
 from .._tags import intern_tags
 from .._tainted import TaintedStr, _rng, join_tagged, mk_str
-from ._codepatch import clone, inject
 from ._patching import fallback, has_tags, patch, tag_deep, tags_in
 
 _INF = float("inf")
@@ -512,19 +511,11 @@ def _loads(orig: Callable[..., Any]) -> Callable[..., Any]:
     return fast(loads, fast=orig, deep=True)
 
 
-# The arguments of ``json.dumps`` that can put tags into its output: `obj`, and the
-# indentation and separators written between its items.  (`default` and a `cls`'s
-# default() are called only for what is not plain in `obj`; any other keyword goes
-# to the encoder class, and, given, sends the call the tagged way.)
-_DUMPS_DATA = ("obj*", "indent*", "separators*")
-
-
 def apply() -> None:
-    # patched in its own code when it can be (see _codepatch): a plain call runs the
-    # original body behind one is_plain check, in its own frame, and references taken
-    # before instrument() (a logging renderer's) see the patch too
-    if not inject(json.dumps, _DUMPS_DATA, _dumps(clone(json.dumps))):
-        patch(json, "dumps", fast(_dumps(json.dumps), fast=json.dumps))
+    # Replaced, not patched in its own code: a reference taken before instrument()
+    # (structlog's JSONRenderer) keeps the original, so a logged tagged value does not
+    # pay the tagged encoding (≈ 7 µs in the handler benchmark, 1.12x -> 1.75x)
+    patch(json, "dumps", fast(_dumps(json.dumps), fast=json.dumps))
     patch(json, "dump", _dump(json.dump))
     # json.load() calls the module's loads(), so it is covered through it
     patch(json, "loads", _loads(json.loads))
