@@ -194,6 +194,46 @@ def test_hmac_new_fails_as_the_original_for_every_call_shape() -> None:
     assert pt.tags(mac.hexdigest()) == TAGS
 
 
+def test_digestmod_objects_are_not_asked_for_attributes_they_lack() -> None:
+    """A digestmod answering any attribute (or raising) through __getattr__ is passed
+    on as given: the original's error, not one of ours."""
+    import _hashlib
+
+    class Lazy:
+        def __getattr__(self, name: str) -> object:
+            return lambda *a: None
+
+    class Raising:
+        def __getattr__(self, name: str) -> object:
+            raise RuntimeError(f"lookup of {name}")
+
+    for dm in (Lazy(), Raising()):
+        for call in (
+            lambda: _hashlib.hmac_new(b"k", b"m", dm),  # noqa: B023
+            lambda: hmac.digest(b"k", b"m", dm),  # noqa: B023
+        ):
+            pt.uninstrument()
+            want = _outcome(call)
+            pt.instrument()
+            assert _outcome(call) == want, dm
+
+
+def test_hmac_digest_fails_as_the_original_with_tagged_arguments() -> None:
+    for args, kwargs in [((E, b"m"), {}), ((E, b"m", "sha256", 1), {}), ((E, b"m"), {"dig": 1})]:
+        pt.uninstrument()
+        want = _outcome(lambda: hmac.digest(*args, **kwargs))  # noqa: B023
+        pt.instrument()
+        assert _outcome(lambda: hmac.digest(*args, **kwargs)) == want  # noqa: B023
+    assert pt.tags(hmac.digest(E, b"m", "sha256")) == TAGS
+
+
+def _outcome(fn: Any) -> tuple[Any, ...]:
+    try:
+        return ("ok", fn())
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+
+
 def test_hash_errors_copies_and_concurrent_tags_are_the_originals() -> None:
     import _hashlib
     import copy

@@ -123,6 +123,59 @@ def test_dumps_of_proxied_numbers_with_default_and_layout_tags() -> None:
     assert out == '[1,"2"]' and pt.tags(out) == TAGS
 
 
+def test_dumps_of_proxies_deep_in_cycles_under_skipkeys_and_in_subclasses() -> None:
+    """Proxied numbers are encoded as the numbers underneath wherever they are: deep,
+    as a key under skipkeys, in a cycle (the encoder's own error), in tuples a custom
+    encoder looks at, in a dict subclass whose items() the encoder calls once."""
+    import collections
+
+    plain = _patching.original(json, "dumps")
+    n = pt.tag(5, P)
+
+    def nest(v: object, depth: int) -> object:
+        for _ in range(depth):
+            v = [v]
+        return v
+
+    for depth in (1, 66, 300):
+        for kw in ({}, {"default": str}, {"indent": 1}):
+            out = json.dumps(nest(n, depth), **kw)  # type: ignore[arg-type]
+            assert out == plain(nest(5, depth), **kw), (depth, kw)  # type: ignore[arg-type]
+            assert pt.tags(out) == TAGS
+    out = json.dumps({n: "v", "b": 1}, skipkeys=True)
+    assert out == '{"5": "v", "b": 1}' and pt.tags(out) == TAGS
+    cyc: dict[str, object] = {"a": n}
+    cyc["self"] = cyc
+    want: dict[str, object] = {"a": 5}
+    want["self"] = want
+    for kw in ({}, {"default": str}, {"check_circular": False}):
+        got = _outcome(lambda: json.dumps(cyc, **kw))  # noqa: B023
+        assert got == _outcome(lambda: plain(want, **kw)), kw  # noqa: B023
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    class Enc(json.JSONEncoder):
+        def encode(self, o: object) -> str:
+            if isinstance(o, Pair):
+                return super().encode(o._asdict())
+            if isinstance(o, tuple):
+                return super().encode({"__tuple__": list(o)})
+            return super().encode(o)
+
+    assert json.dumps((n, "x"), cls=Enc) == '{"__tuple__": [5, "x"]}'
+    assert json.dumps(Pair(n, "x"), cls=Enc) == '{"a": 5, "b": "x"}'
+    calls: list[str] = []
+
+    class Hiding(dict):  # type: ignore[type-arg]
+        def items(self):  # type: ignore[no-untyped-def]
+            calls.append("items")
+            return [(k, v) for k, v in super().items() if k != "hidden"]
+
+    out = json.dumps(Hiding(a=n, hidden=1), default=str, indent=1)
+    assert out == plain(Hiding(a=5, hidden=1), indent=1) and pt.tags(out) == TAGS
+    assert calls == ["items", "items"]  # once here, once for the plain call above
+
+
 def _outcome(fn: object) -> tuple[object, ...]:
     try:
         return ("ok", fn())  # type: ignore[operator]

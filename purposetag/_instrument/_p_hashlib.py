@@ -268,8 +268,16 @@ def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
-    def digest(key: Any, msg: Any, digest: Any) -> bytes:
-        res: bytes = orig(key, msg, _unwrap_digestmod(digest))
+    def digest(*args: Any, **kwargs: Any) -> bytes:
+        # the arguments as given (a wrong call fails with the original's message),
+        # `digest` unwrapped: (key, msg, digest)
+        if len(args) >= 3:
+            args = (*args[:2], _unwrap_digestmod(args[2]), *args[3:])
+        elif "digest" in kwargs:
+            kwargs = {**kwargs, "digest": _unwrap_digestmod(kwargs["digest"])}
+        res: bytes = orig(*args, **kwargs)
+        key = args[0] if args else kwargs.get("key")
+        msg = args[1] if len(args) > 1 else kwargs.get("msg")
         t = _pair_tags(key, msg)
         return res if t is None else mk_bytes(res, t)
 

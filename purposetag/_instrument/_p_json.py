@@ -109,32 +109,86 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     return out  # type: ignore[no-any-return]
 
 
-def _has_proxy(v: Any, depth: int) -> bool:
+# Proxies are looked for this deep at most (CPython's encoder gives up near 1,000
+# levels, at the recursion limit); deeper ones are left to the encoder.
+_PROXY_DEPTH = 900
+
+
+def _unproxied(v: Any) -> Any:
+    """`v` with each `TaggedValue` in it (JSON containers, keys too) replaced by the
+    value it wraps, or `v` itself when there is none.  The containers are copied: a
+    list as a list, a tuple as a tuple (a named tuple through its ``_make``), a dict
+    (of any kind) as a dict; a container met again is its copy, so a cycle stays a
+    cycle, which the encoder reports as it would.  Looking for proxies reads the
+    containers as the base types store them, calling no ``items()`` or ``__iter__``
+    of a subclass; copying reads a dict subclass through its ``items()``, as the
+    encoder would have (the copy it is handed is an exact dict)."""
+    if not _any_proxy(v, set(), 0):
+        return v
+    return _copy_unproxied(v, {}, 0)
+
+
+def _dict_pairs(v: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    return list(dict.items(v))
+
+
+def _seq_items(v: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
+    if isinstance(v, list):
+        return list.__getitem__(v, slice(None))
+    return tuple.__getitem__(v, slice(None))
+
+
+def _any_proxy(v: Any, path: set[int], depth: int) -> bool:
     if isinstance(v, TaggedValue):
         return True
-    if depth > 64:
+    if depth > _PROXY_DEPTH or not isinstance(v, dict | list | tuple) or id(v) in path:
         return False
-    if isinstance(v, dict):
-        return any(_has_proxy(k, depth + 1) or _has_proxy(x, depth + 1) for k, x in v.items())
-    if isinstance(v, list | tuple):
-        return any(_has_proxy(x, depth + 1) for x in v)
-    return False
+    path.add(id(v))
+    try:
+        if isinstance(v, dict):
+            return any(
+                isinstance(k, TaggedValue) or _any_proxy(x, path, depth + 1)
+                for k, x in _dict_pairs(v)
+            )
+        return any(_any_proxy(x, path, depth + 1) for x in _seq_items(v))
+    finally:
+        path.discard(id(v))
 
 
-def _unproxy(v: Any, depth: int) -> Any:
-    """`v` with every `TaggedValue` replaced by the value it wraps (JSON containers)."""
+def _copy_unproxied(v: Any, memo: dict[int, Any], depth: int) -> Any:
     while isinstance(v, TaggedValue):
         v = v.__wrapped__
-    if depth > 64:
+    if depth > _PROXY_DEPTH or not isinstance(v, dict | list | tuple):
         return v
+    done = memo.get(id(v))
+    if done is not None:
+        return done
     if isinstance(v, dict):
-        return {_unproxy_key(k): _unproxy(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_unproxy(x, depth + 1) for x in v]
-    return v
+        d: dict[Any, Any] = {}
+        memo[id(v)] = d
+        # a dict subclass's own items(), which the encoder would have called (once:
+        # it is handed the copy, an exact dict)
+        for k, x in _dict_pairs(v) if type(v) is dict else list(v.items()):
+            d[_unproxied_key(k)] = _copy_unproxied(x, memo, depth + 1)
+        return d
+    if isinstance(v, list):
+        out: list[Any] = []
+        memo[id(v)] = out
+        out.extend(_copy_unproxied(x, memo, depth + 1) for x in _seq_items(v))
+        return out
+    items = [_copy_unproxied(x, memo, depth + 1) for x in _seq_items(v)]
+    t = type(v)
+    if t is tuple:
+        return tuple(items)
+    if hasattr(t, "_make"):
+        try:
+            return t._make(items)
+        except Exception:  # a named tuple's own _make failing: the encoder writes a list
+            pass
+    return items
 
 
-def _unproxy_key(k: Any) -> Any:
+def _unproxied_key(k: Any) -> Any:
     """A dict key with its proxy taken off, nothing else changed (a tuple key stays a
     tuple, which the encoder refuses or skips as it would have)."""
     while isinstance(k, TaggedValue):
@@ -176,9 +230,12 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
     def dumps(obj: Any, **kw: Any) -> str:
         if kw.get("default") is not None:
             return _dumps_with_default(obj, kw)
-        if kw.get("cls") is not None and _has_proxy(obj, 0):
-            # a custom encoder's default() would be handed the proxy
-            return _whole(orig(_unproxy(obj, 0), **kw), obj, kw)
+        if kw.get("cls") is not None or kw.get("skipkeys"):
+            # a custom encoder's default() would be handed a proxy, and skipkeys
+            # would drop a proxied key: the values underneath, first
+            plain = _unproxied(obj)
+            if plain is not obj:
+                return _whole(orig(plain, **kw), obj, kw)
         try:
             if kw:
                 res = orig(obj, **kw)
@@ -189,9 +246,10 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
         except TypeError:
             # The C encoder checks exact types and refuses a proxied number; encode
             # the values underneath and tag the whole text with every tag in `obj`.
-            if not _has_proxy(obj, 0):
+            plain = _unproxied(obj)
+            if plain is obj:
                 raise
-            return _whole(orig(_unproxy(obj, 0), **kw), obj, kw)
+            return _whole(orig(plain, **kw), obj, kw)
         tags = None
         try:
             if _layout_tags(kw):  # written between the items: the whole text carries them
@@ -217,10 +275,9 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
         def default(o: Any) -> Any:
             out = user_default(o)
             seen.append(out)
-            return _unproxy(out, 0) if _has_proxy(out, 0) else out
+            return _unproxied(out)
 
-        target = _unproxy(obj, 0) if _has_proxy(obj, 0) else obj
-        res = orig(target, **{**kw, "default": default})
+        res = orig(_unproxied(obj), **{**kw, "default": default})
         try:
             return _whole(res, obj, kw, seen)
         except Exception as exc:
@@ -319,12 +376,12 @@ def _tagged_dump(obj: Any, fp: Any, tags: TagSet, kw: dict[str, Any]) -> None:
     with its own ``iterencode`` or ``default``, a proxied value, which is encoded as
     the value underneath as `json.dumps` does), every chunk carrying every tag."""
     try:
-        proxied = _has_proxy(obj, 0)
+        plain = _unproxied(obj)
     except Exception as exc:
         fallback("json.dump", exc)
-        proxied = False
-    if proxied:
-        obj = _unproxy(obj, 0)
+        plain = obj
+    proxied = plain is not obj
+    obj = plain
     encoder = _dump_encoder(**kw)
     iterencode = encoder.iterencode  # the one look-up the original makes
     placed: Callable[[Any, Any], Any] | None = None

@@ -82,12 +82,18 @@ def _front_doc(orig: Any, name: str) -> str | None:
 
 
 def original_of(fn: Any) -> Any:
-    """The original a patched callable stands for (`fn` itself when it is not one)."""
+    """The original a patched callable stands for (`fn` itself when it is not one).
+    Only `fn`'s own ``__dict__`` is read: an object answering any attribute through
+    ``__getattr__`` is not asked (nor made to raise)."""
     if _accel._C is not None:
         parts = _accel._C.front_parts(fn)
         if parts is not None:
             return parts[1]
-    return getattr(fn, "_pt_original", fn)
+    try:
+        own = object.__getattribute__(fn, "__dict__")
+    except AttributeError:
+        return fn
+    return own.get("_pt_original", fn) if type(own) is dict else fn
 
 
 def patch(owner: Any, name: str, replacement: Any) -> None:
