@@ -3194,17 +3194,17 @@ sp_set_hash_twin(PyObject *Py_UNUSED(module), PyObject *args)
 
 /* ---------------------------------------------------------------------------
  * format_call(m): what a rewritten ``t.format(*a, **k)`` calls, CPython doing the
- * unpacking, with `m` the bound ``t.format``.  For an exact str template: a builtin
- * method of `t` named ``format``, taking its arguments as ``str.format`` does
- * (METH_VARARGS: a ``**`` mapping arrives as a dict whose keys CPython has not
- * checked), so every error of the unpacking names ``str.format()`` and reads as
- * the original's.  Plain scalar arguments: ``t.format`` itself; anything else: the
- * Python `format_unpacked(t, args, kwargs or None)` (set_format_call).  Any other
- * `m` is returned as it is, to be called as the code wrote it.
+ * unpacking, with `m` the bound ``t.format``.  For a str template (or a subclass's
+ * that keeps str's ``format``): a builtin method of `t` named ``format``, taking its
+ * arguments as ``str.format`` does (METH_VARARGS: a ``**`` mapping arrives as a dict
+ * whose keys CPython has not checked), so every error of the unpacking names
+ * ``str.format()`` (``S.format()``) and reads as the original's.  Plain scalar
+ * arguments: str.format itself; anything else: the Python
+ * `format_unpacked(t, args, kwargs or None)` (set_format_call).  Any other `m` is
+ * returned as it is, to be called as the code wrote it.
  */
 static PyObject *format_unpacked = NULL;
 static PyCFunction str_format_fn = NULL;
-static PyObject *str_format_name = NULL;
 
 static PyObject *
 fc_call(PyObject *template, PyObject *args, PyObject *kwargs)
@@ -3220,14 +3220,8 @@ fc_call(PyObject *template, PyObject *args, PyObject *kwargs)
             plain = plain_scalar(v);
         }
     }
-    if (plain) {
-        PyObject *m = PyObject_GetAttr(template, str_format_name);
-        if (m == NULL) {
-            return NULL;
-        }
-        PyObject *res = PyObject_Call(m, args, kwargs);
-        Py_DECREF(m);
-        return res;
+    if (plain) { /* str.format itself, with the template (a str or a subclass) */
+        return ((PyCFunctionWithKeywords)(void (*)(void))str_format_fn)(template, args, kwargs);
     }
     if (format_unpacked == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "purposetag: format_call used before set_format_call");
@@ -3247,8 +3241,8 @@ static PyObject *
 sp_format_call(PyObject *Py_UNUSED(module), PyObject *m)
 {
     if (str_format_fn != NULL && PyCFunction_CheckExact(m) &&
-        PyCFunction_GET_FUNCTION(m) == str_format_fn &&
-        PyUnicode_CheckExact(PyCFunction_GET_SELF(m))) {
+        PyCFunction_GET_FUNCTION(m) == str_format_fn && PyCFunction_GET_SELF(m) != NULL &&
+        PyUnicode_Check(PyCFunction_GET_SELF(m))) {
         return PyCFunction_NewEx(&fc_def, PyCFunction_GET_SELF(m), NULL);
     }
     return Py_NewRef(m);
@@ -4215,12 +4209,6 @@ module_exec(PyObject *m)
     }
     str_format_fn = PyCFunction_GET_FUNCTION(sfm);
     Py_DECREF(sfm);
-    str_format_name = PyUnicode_InternFromString("format");
-    if (str_format_name == NULL) {
-        Py_DECREF(sj);
-        Py_DECREF(bj);
-        return -1;
-    }
     str_join_fn = PyCFunction_GET_FUNCTION(sj);
     bytes_join_fn = PyCFunction_GET_FUNCTION(bj);
     str_join_o = PyCFunction_GET_FLAGS(sj) == METH_O ? str_join_fn : NULL;

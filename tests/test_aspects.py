@@ -45,6 +45,9 @@ def fmt(t, *a, **k):
 def fmt_star(t, a):
     return t.format(*a)
 
+def fmt_one(t, x):
+    return t.format(x)
+
 def fmt_dstar(t, k):
     return t.format(**k)
 
@@ -335,6 +338,38 @@ def test_other_methods_stored_as_format_join_or_format_map_are_called_as_written
         want = _outcome(getattr(plain, fn), *args)
         got = _outcome(getattr(inst, fn), *args)
         assert got == want, (fn, args)
+
+
+def test_subclass_separators_and_templates_keep_the_tags(mods) -> None:
+    """A str/bytes subclass (not a tagged string) as separator or template: the
+    original's value and errors, and the tagged pieces' tags."""
+    plain, inst = mods
+
+    class S(str):
+        pass
+
+    class B(bytes):
+        pass
+
+    t = pt.tag("bob", P)
+    tb = pt.tag(b"bob", P)
+    cases = [
+        ("join", lambda: (S(", "), ["a", t]), [(3, 6)]),
+        ("join", lambda: (S(", "), iter(["a", t])), [(3, 6)]),
+        ("join", lambda: (B(b"-"), [b"a", tb]), [(2, 5)]),
+        ("fmt_one", lambda: (S("<{}>"), t), [(1, 4)]),
+        ("fmt_star", lambda: (S("<{}|{}>"), ["x", t]), [(3, 6)]),
+        ("fmt_dstar", lambda: (S("<{a}>"), {"a": t}), [(1, 4)]),
+        ("fmt_map", lambda: (S("<{a}>"), {"a": t}), [(1, 4)]),
+    ]
+    for fn, make, spans in cases:
+        got = getattr(inst, fn)(*make())
+        assert got == getattr(plain, fn)(*make()), fn
+        if fn in ("fmt_star", "fmt_dstar") and not _accel.ACCELERATED:
+            continue  # pure Python: an unpacking call's template must be an exact str
+        assert [(a, b) for a, b, _ in pt.ranges(got)] == spans, (fn, got)
+    for fn, args in [("fmt_star", (S("{}"), 5)), ("fmt_dstar", (S("{a}"), 5))]:
+        assert _outcome(getattr(inst, fn), *args) == _outcome(getattr(plain, fn), *args)
 
 
 def test_format_keeps_tags(mods) -> None:

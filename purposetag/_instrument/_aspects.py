@@ -225,6 +225,18 @@ def _materialize(items: Any) -> list[Any]:
 _JOINERS = (str, bytes, bytearray)
 
 
+def _exact(s: Any) -> Any:
+    """The exact ``str``/``bytes`` of `s`, a builtin method's receiver: a subclass's
+    text as str's own methods read it (no ``__str__``, ``__len__``, ``__hash__`` of
+    its own).  A tagged string's methods are its own, never a builtin's."""
+    t = type(s)
+    if t is str or t is bytes:
+        return s
+    if isinstance(s, str):
+        return str.__getitem__(s, slice(None))
+    return bytes.__getitem__(s, slice(None))
+
+
 def _named(m: Any, name: str) -> bool:
     """Is `m` a builtin method named `name` (``"a".join``, not ``"a".split`` stored
     as some object's ``join``)?  Its receiver's type is the caller's to check."""
@@ -249,8 +261,8 @@ def join(m: Any, items: Any) -> Any:
             return res
     elif _no_tainted(map(type, items)):
         return res
-    if _named(m, "join") and type(m.__self__) in (str, bytes):
-        return join_after(m, items, res)
+    if _named(m, "join") and isinstance(m.__self__, str | bytes):
+        return join_after(_exact(m.__self__), items, res)
     return res
 
 
@@ -277,8 +289,8 @@ def format_(m: Any, /, *args: Any, **kwargs: Any) -> Any:
     """``<template>.format(*args, **kwargs)`` with ``m`` the bound ``<template>.format``."""
     if _all_plain(map(type, args)) and (not kwargs or _all_plain(map(type, kwargs.values()))):
         return m(*args, **kwargs)
-    if _named(m, "format") and type(m.__self__) is str:
-        return brace_format(m.__self__, args, kwargs)
+    if _named(m, "format") and isinstance(m.__self__, str):
+        return brace_format(_exact(m.__self__), args, kwargs)
     return m(*args, **kwargs)
 
 
@@ -305,7 +317,7 @@ def format_call(m: Any) -> Any:
 
 
 def _format_unpacked(template: str, args: tuple[Any, ...], kwargs: dict[Any, Any] | None) -> str:
-    return brace_format(template, args, {} if kwargs is None else kwargs)
+    return brace_format(_exact(template), args, {} if kwargs is None else kwargs)
 
 
 if _accel._C is not None:
@@ -315,9 +327,9 @@ if _accel._C is not None:
 
 def format_map(m: Any, mapping: Any) -> Any:
     """``<template>.format_map(mapping)`` with ``m`` the bound ``<template>.format_map``."""
-    if _named(m, "format_map"):
-        template = m.__self__
-        if type(template) is str and not (
+    if _named(m, "format_map") and isinstance(m.__self__, str):
+        template = _exact(m.__self__)
+        if not (
             type(mapping) is dict and _all_plain(map(type, mapping.values()))
         ):
             return brace_format_map(template, mapping)
