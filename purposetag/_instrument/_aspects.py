@@ -329,9 +329,7 @@ def format_map(m: Any, mapping: Any) -> Any:
     """``<template>.format_map(mapping)`` with ``m`` the bound ``<template>.format_map``."""
     if _named(m, "format_map") and isinstance(m.__self__, str):
         template = _exact(m.__self__)
-        if not (
-            type(mapping) is dict and _all_plain(map(type, mapping.values()))
-        ):
+        if not (type(mapping) is dict and _all_plain(map(type, mapping.values()))):
             return brace_format_map(template, mapping)
     return m(mapping)
 
