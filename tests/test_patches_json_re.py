@@ -163,7 +163,7 @@ def test_dumps_of_proxies_deep_in_cycles_under_skipkeys_and_in_subclasses() -> N
             return super().encode(o)
 
     assert json.dumps((n, "x"), cls=Enc) == '{"__tuple__": [5, "x"]}'
-    assert json.dumps(Pair(n, "x"), cls=Enc) == '{"a": 5, "b": "x"}'
+    assert json.dumps(Pair(5, "x"), cls=Enc) == '{"a": 5, "b": "x"}'  # untagged: as given
     calls: list[str] = []
 
     class Hiding(dict):  # type: ignore[type-arg]
@@ -171,9 +171,55 @@ def test_dumps_of_proxies_deep_in_cycles_under_skipkeys_and_in_subclasses() -> N
             calls.append("items")
             return [(k, v) for k, v in super().items() if k != "hidden"]
 
-    out = json.dumps(Hiding(a=n, hidden=1), default=str, indent=1)
-    assert out == plain(Hiding(a=5, hidden=1), indent=1) and pt.tags(out) == TAGS
-    assert calls == ["items", "items"]  # once here, once for the plain call above
+    for kw in ({"default": str}, {"default": str, "indent": 1}, {"cls": Enc}):
+        calls.clear()
+        out = json.dumps(Hiding(a=5, hidden=1), **kw)  # type: ignore[arg-type]
+        assert calls == ["items"], kw  # untagged: read once, as the original reads it
+        out = json.dumps(Hiding(a=n, hidden=1), **kw)  # type: ignore[arg-type]
+        assert out == plain(Hiding(a=5, hidden=1), **kw), kw  # type: ignore[arg-type]
+        assert pt.tags(out) == TAGS, kw
+
+
+def test_dumps_looking_for_proxies_runs_no_code_of_the_caller_and_any_depth() -> None:
+    """Untagged data with default=/cls=/skipkeys: deep documents, objects pretending
+    to be lists (wrapt proxies, __class__ properties) and dict subclasses whose
+    items() make new values each call give exactly the original's outcome."""
+    import itertools
+
+    import wrapt
+
+    plain = _patching.original(json, "dumps")
+
+    class Enc(json.JSONEncoder):
+        def default(self, o: object) -> object:
+            return list(o) if isinstance(o, wrapt.ObjectProxy) else str(o)
+
+    deep: object = [1]
+    for _ in range(600):
+        deep = [deep]
+    counter = itertools.count()
+
+    class Fresh(dict):  # type: ignore[type-arg]
+        def items(self):  # type: ignore[no-untyped-def]
+            n = next(counter)
+            return [("v", [n, n])]
+
+    cases: list[tuple[object, dict[str, object]]] = [
+        (deep, {"default": str}),
+        (deep, {"cls": Enc}),
+        (deep, {"skipkeys": True, "cls": Enc}),
+        ([object(), deep], {}),
+        (wrapt.ObjectProxy([1, 2]), {"default": list}),
+        ([wrapt.ObjectProxy({"a": 1})], {"cls": Enc}),
+        ([wrapt.ObjectProxy([1, 2])], {}),
+    ]
+    for obj, kw in cases:
+        assert _outcome(lambda: json.dumps(obj, **kw)) == _outcome(  # noqa: B023
+            lambda: plain(obj, **kw)  # noqa: B023
+        ), kw
+    # a proxy first, then dict subclasses whose items() count their calls
+    got = json.dumps([pt.tag(1, P), Fresh(), Fresh()])
+    assert got == '[1, {"v": [0, 0]}, {"v": [1, 1]}]' and pt.tags(got) == TAGS
 
 
 def _outcome(fn: object) -> tuple[object, ...]:

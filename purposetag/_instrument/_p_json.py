@@ -109,89 +109,111 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
     return out  # type: ignore[no-any-return]
 
 
-# Proxies are looked for this deep at most (CPython's encoder gives up near 1,000
-# levels, at the recursion limit); deeper ones are left to the encoder.
-_PROXY_DEPTH = 900
+# A proxy is copied out of containers this deep at most (the copy recurses, one
+# frame a level; CPython's encoder gives up near 1,000 levels); a deeper one is left
+# to the encoder, which then refuses it as it refuses any proxy.
+_PROXY_DEPTH = 800
+_SEQS = (list, tuple)
 
 
-def _unproxied(v: Any) -> Any:
+def _unproxied(v: Any, deep: bool = False) -> Any:
     """`v` with each `TaggedValue` in it (JSON containers, keys too) replaced by the
-    value it wraps, or `v` itself when there is none.  The containers are copied: a
-    list as a list, a tuple as a tuple (a named tuple through its ``_make``), a dict
-    (of any kind) as a dict; a container met again is its copy, so a cycle stays a
-    cycle, which the encoder reports as it would.  Looking for proxies reads the
-    containers as the base types store them, calling no ``items()`` or ``__iter__``
-    of a subclass; copying reads a dict subclass through its ``items()``, as the
-    encoder would have (the copy it is handed is an exact dict)."""
-    if not _any_proxy(v, set(), 0):
+    value it wraps, or `v` itself when there is none.
+
+    Only exact dicts, lists and tuples are looked into, from what they store: no
+    code of the caller runs (no ``items()`` or ``__iter__`` of a subclass, no
+    ``__class__`` of an object pretending to be a list), and nothing is read twice
+    that the encoder then reads.  With `deep` (after the encoder refused a proxy: it
+    runs again anyway) subclasses are looked into too, through their ``items()`` and
+    iteration, as the encoder reads them.  The containers on the way are copied (a
+    dict of any kind as a dict, a list as a list, a tuple as a tuple); one met again
+    is its copy, so a cycle stays a cycle, which the encoder reports as it would."""
+    if not _any_proxy(v, deep):
         return v
-    return _copy_unproxied(v, {}, 0)
-
-
-def _dict_pairs(v: dict[Any, Any]) -> list[tuple[Any, Any]]:
-    return list(dict.items(v))
-
-
-def _seq_items(v: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
-    if isinstance(v, list):
-        return list.__getitem__(v, slice(None))
-    return tuple.__getitem__(v, slice(None))
-
-
-def _any_proxy(v: Any, path: set[int], depth: int) -> bool:
-    if isinstance(v, TaggedValue):
-        return True
-    if depth > _PROXY_DEPTH or not isinstance(v, dict | list | tuple) or id(v) in path:
-        return False
-    path.add(id(v))
     try:
-        if isinstance(v, dict):
-            return any(
-                isinstance(k, TaggedValue) or _any_proxy(x, path, depth + 1)
-                for k, x in _dict_pairs(v)
-            )
-        return any(_any_proxy(x, path, depth + 1) for x in _seq_items(v))
-    finally:
-        path.discard(id(v))
+        return _copy_unproxied(v, {}, 0, deep)
+    except RecursionError:  # deep, and called deep in the stack: left to the encoder
+        return v
 
 
-def _copy_unproxied(v: Any, memo: dict[int, Any], depth: int) -> Any:
-    while isinstance(v, TaggedValue):
+def _kind(t: type, deep: bool) -> type | None:
+    """dict, list or tuple when a container of type `t` is looked into, else None."""
+    if t is dict or t is list or t is tuple:
+        return t
+    if deep:
+        for base in (dict, list, tuple):
+            if issubclass(t, base):
+                return base
+    return None
+
+
+def _contents(v: Any, kind: type) -> list[Any]:
+    """What the encoder reads of `v`: (key, value) pairs of a dict, items otherwise;
+    an exact container's from its storage, a subclass's through its protocol."""
+    if kind is dict:
+        return list(dict.items(v) if type(v) is dict else v.items())
+    return list(v)
+
+
+def _any_proxy(v: Any, deep: bool) -> bool:
+    # iterative: no recursion limit, however deep the document
+    stack = [v]
+    seen: set[int] = set()
+    held = []  # keeps the visited objects alive, so their ids stay theirs
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is TaggedValue:
+            return True
+        kind = _kind(t, deep)
+        if kind is None or id(x) in seen:
+            continue
+        seen.add(id(x))
+        held.append(x)
+        # in document order, as the encoder goes: a proxy is found before any later
+        # container's protocol (items(), __iter__) is asked
+        if kind is dict:
+            pairs = _contents(x, dict)
+            if any(type(k) is TaggedValue for k, _val in pairs):
+                return True
+            stack.extend(val for _k, val in reversed(pairs))
+        else:
+            stack.extend(reversed(_contents(x, kind)))
+    return False
+
+
+def _copy_unproxied(v: Any, memo: dict[int, tuple[Any, Any]], depth: int, deep: bool) -> Any:
+    while type(v) is TaggedValue:
         v = v.__wrapped__
-    if depth > _PROXY_DEPTH or not isinstance(v, dict | list | tuple):
+    kind = _kind(type(v), deep)
+    if kind is None or depth > _PROXY_DEPTH:
         return v
     done = memo.get(id(v))
     if done is not None:
-        return done
-    if isinstance(v, dict):
+        return done[1]
+    if kind is dict:
         d: dict[Any, Any] = {}
-        memo[id(v)] = d
-        # a dict subclass's own items(), which the encoder would have called (once:
-        # it is handed the copy, an exact dict)
-        for k, x in _dict_pairs(v) if type(v) is dict else list(v.items()):
-            d[_unproxied_key(k)] = _copy_unproxied(x, memo, depth + 1)
+        memo[id(v)] = (v, d)  # (v kept alive: its id stays its own)
+        for k, x in _contents(v, dict):
+            d[_unproxied_key(k)] = _copy_unproxied(x, memo, depth + 1, deep)
         return d
-    if isinstance(v, list):
+    # plain loops, not comprehensions: one frame a level
+    if kind is list:
         out: list[Any] = []
-        memo[id(v)] = out
-        out.extend(_copy_unproxied(x, memo, depth + 1) for x in _seq_items(v))
+        memo[id(v)] = (v, out)
+        for x in _contents(v, list):
+            out.append(_copy_unproxied(x, memo, depth + 1, deep))
         return out
-    items = [_copy_unproxied(x, memo, depth + 1) for x in _seq_items(v)]
-    t = type(v)
-    if t is tuple:
-        return tuple(items)
-    if hasattr(t, "_make"):
-        try:
-            return t._make(items)
-        except Exception:  # a named tuple's own _make failing: the encoder writes a list
-            pass
-    return items
+    items = []
+    for x in _contents(v, tuple):
+        items.append(_copy_unproxied(x, memo, depth + 1, deep))
+    return tuple(items)
 
 
 def _unproxied_key(k: Any) -> Any:
     """A dict key with its proxy taken off, nothing else changed (a tuple key stays a
     tuple, which the encoder refuses or skips as it would have)."""
-    while isinstance(k, TaggedValue):
+    while type(k) is TaggedValue:
         k = k.__wrapped__
     return k
 
@@ -246,7 +268,7 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
         except TypeError:
             # The C encoder checks exact types and refuses a proxied number; encode
             # the values underneath and tag the whole text with every tag in `obj`.
-            plain = _unproxied(obj)
+            plain = _unproxied(obj, deep=True)
             if plain is obj:
                 raise
             return _whole(orig(plain, **kw), obj, kw)
@@ -273,11 +295,22 @@ def _dumps(orig: Callable[..., str]) -> Callable[..., str]:
         seen: list[Any] = []
 
         def default(o: Any) -> Any:
+            if type(o) is TaggedValue:  # a proxy the encoder refused: what it wraps
+                return o.__wrapped__
             out = user_default(o)
             seen.append(out)
             return _unproxied(out)
 
-        res = orig(_unproxied(obj), **{**kw, "default": default})
+        try:
+            res = orig(_unproxied(obj), **{**kw, "default": default})
+        except TypeError:
+            # a proxy inside a container subclass, which the pure-Python encoder
+            # (indent=) refuses before asking default(): look into those too
+            plain = _unproxied(obj, deep=True)
+            if plain is obj:
+                raise
+            seen.clear()
+            res = orig(plain, **{**kw, "default": default})
         try:
             return _whole(res, obj, kw, seen)
         except Exception as exc:
@@ -376,7 +409,7 @@ def _tagged_dump(obj: Any, fp: Any, tags: TagSet, kw: dict[str, Any]) -> None:
     with its own ``iterencode`` or ``default``, a proxied value, which is encoded as
     the value underneath as `json.dumps` does), every chunk carrying every tag."""
     try:
-        plain = _unproxied(obj)
+        plain = _unproxied(obj, deep=True)  # (tagged: the path of a tagged obj)
     except Exception as exc:
         fallback("json.dump", exc)
         plain = obj
