@@ -1752,6 +1752,23 @@ is_builtin_join(PyObject *call)
 }
 
 /* copy `s` into `res` (of `kind`, data `data`) at *pos: memcpy when the kinds agree */
+/* `len` and `maxc` of a string to be made grown by the (ready) string `p`'s; -1
+ * with MemoryError past PY_SSIZE_T_MAX */
+static inline int
+add_piece(PyObject *p, Py_ssize_t *len, Py_UCS4 *maxc)
+{
+    Py_ssize_t k = PyUnicode_GET_LENGTH(p);
+    if (k > PY_SSIZE_T_MAX - *len) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *len += k;
+    if (PyUnicode_MAX_CHAR_VALUE(p) > *maxc) {
+        *maxc = PyUnicode_MAX_CHAR_VALUE(p);
+    }
+    return 0;
+}
+
 static inline int
 site_put(PyObject *res, int kind, char *data, Py_ssize_t *pos, PyObject *s)
 {
@@ -1831,13 +1848,8 @@ site_fstring_pieces(SiteObject *self, PyObject *const *args, Py_ssize_t n)
             return NULL;
         }
 #endif
-        Py_ssize_t k = PyUnicode_GET_LENGTH(p);
-        if (k > PY_SSIZE_T_MAX - len) {
-            return PyErr_NoMemory();
-        }
-        len += k;
-        if (PyUnicode_MAX_CHAR_VALUE(p) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(p);
+        if (add_piece(p, &len, &maxc) < 0) {
+            return NULL;
         }
     }
     PyObject *res = PyUnicode_New(len, maxc);
@@ -2109,13 +2121,8 @@ site_join_direct(PyObject *call, PyObject **items, Py_ssize_t m, int plain)
         if (!PyUnicode_CheckExact(it) && !Py_IS_TYPE(it, carrier)) {
             return NULL;
         }
-        Py_ssize_t k = PyUnicode_GET_LENGTH(it);
-        if (k > PY_SSIZE_T_MAX - len) {
-            return PyErr_NoMemory();
-        }
-        len += k;
-        if (PyUnicode_MAX_CHAR_VALUE(it) > maxc) {
-            maxc = PyUnicode_MAX_CHAR_VALUE(it);
+        if (add_piece(it, &len, &maxc) < 0) {
+            return NULL;
         }
     }
     PyObject *res = PyUnicode_New(len, maxc);
@@ -2654,6 +2661,15 @@ typedef struct {
 static HashMethods hash_cache[2];
 static int hash_cache_next = 0;
 
+/* the cache entry of hash type `t`, or NULL */
+static inline const HashMethods *
+hash_cached(PyTypeObject *t)
+{
+    return hash_cache[0].type == t   ? &hash_cache[0]
+           : hash_cache[1].type == t ? &hash_cache[1]
+                                     : NULL;
+}
+
 /* `which` of h's type (borrowed), or NULL (no error set): call by name.  Borrowed is
  * safe while h lives: its type, which h holds, is immutable and keeps the method in
  * its dict even if the cache entry is replaced meanwhile. */
@@ -2661,10 +2677,9 @@ static PyObject *
 hash_method(PyObject *h, int which)
 {
     PyTypeObject *t = Py_TYPE(h);
-    for (int i = 0; i < 2; i++) {
-        if (hash_cache[i].type == t) {
-            return hash_cache[i].m[which];
-        }
+    const HashMethods *c = hash_cached(t);
+    if (c != NULL) {
+        return c->m[which];
     }
     if (!PyType_HasFeature(t, Py_TPFLAGS_IMMUTABLETYPE) || t->tp_dictoffset != 0) {
         return NULL;
@@ -2739,10 +2754,7 @@ hash_forward(HashObject *self, int which, PyObject *name, PyObject *const *args,
 static inline PyObject *
 hash_forward0(HashObject *self, int which, PyObject *name)
 {
-    PyTypeObject *t = Py_TYPE(self->h);
-    const HashMethods *c = hash_cache[0].type == t   ? &hash_cache[0]
-                           : hash_cache[1].type == t ? &hash_cache[1]
-                                                     : NULL;
+    const HashMethods *c = hash_cached(Py_TYPE(self->h));
     if (c != NULL && c->noargs[which] != NULL) {
         return c->noargs[which](self->h, NULL);
     }
@@ -4103,7 +4115,7 @@ static PyMethodDef module_methods[] = {
      "front_parts(obj): (fast, original) for a function made by front(), else None."},
     {"format_call", sp_format_call, METH_O,
      "format_call(m): for a rewritten t.format(*a, **k), with m the bound t.format: a "
-     "builtin method 'format' of an exact str t (unpacked into by CPython), else m."},
+     "builtin method 'format' of the str t (unpacked into by CPython), else m."},
     {"set_format_call", sp_set_format_call, METH_O,
      "set_format_call(format_unpacked): format_call's path for arguments that are not "
      "plain scalars, called with (template, args, kwargs or None)."},
@@ -4207,7 +4219,11 @@ module_exec(PyObject *m)
         }
         return -1;
     }
-    str_format_fn = PyCFunction_GET_FUNCTION(sfm);
+    /* fc_call calls it as METH_VARARGS | METH_KEYWORDS, as CPython 3.11-3.13 define
+     * it; anything else: format_call gives the bound method back (no tags) */
+    str_format_fn = PyCFunction_GET_FLAGS(sfm) == (METH_VARARGS | METH_KEYWORDS)
+                        ? PyCFunction_GET_FUNCTION(sfm)
+                        : NULL;
     Py_DECREF(sfm);
     str_join_fn = PyCFunction_GET_FUNCTION(sj);
     bytes_join_fn = PyCFunction_GET_FUNCTION(bj);

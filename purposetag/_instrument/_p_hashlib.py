@@ -199,6 +199,18 @@ def _unwrap_digestmod(digestmod: Any) -> Any:
     return original_of(digestmod)
 
 
+def _digestmod_unwrapped(
+    args: tuple[Any, ...], kwargs: dict[str, Any], name: str
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments of an HMAC call ``(key, msg, <name>)`` as given (so a wrong call
+    fails with the original's own message), the digest constructor unwrapped."""
+    if len(args) >= 3:
+        return (*args[:2], _unwrap_digestmod(args[2]), *args[3:]), kwargs
+    if name in kwargs:
+        return args, {**kwargs, name: _unwrap_digestmod(kwargs[name])}
+    return args, kwargs
+
+
 def _pair_tags(key: Any, msg: Any) -> TagSet | None:
     if type(key) is _bytes and (msg is None or type(msg) is _bytes):
         return None
@@ -251,12 +263,8 @@ def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
     are patched.)"""
 
     def hmac_new(*args: Any, **kwargs: Any) -> TaggedHash:
-        # the arguments as given (so a wrong call fails with the original's own
-        # message), `digestmod` unwrapped: (key, msg=b"", digestmod=None)
-        if len(args) >= 3:
-            args = (*args[:2], _unwrap_digestmod(args[2]), *args[3:])
-        elif "digestmod" in kwargs:
-            kwargs = {**kwargs, "digestmod": _unwrap_digestmod(kwargs["digestmod"])}
+        # (key, msg=b"", digestmod=None)
+        args, kwargs = _digestmod_unwrapped(args, kwargs, "digestmod")
         h = orig(*args, **kwargs)
         key = args[0] if args else kwargs.get("key")
         msg = args[1] if len(args) > 1 else kwargs.get("msg", b"")
@@ -269,12 +277,8 @@ def _hmac_object(orig: Callable[..., Any]) -> Callable[..., Any]:
 
 def _hmac_digest(orig: Callable[..., Any]) -> Callable[..., Any]:
     def digest(*args: Any, **kwargs: Any) -> bytes:
-        # the arguments as given (a wrong call fails with the original's message),
-        # `digest` unwrapped: (key, msg, digest)
-        if len(args) >= 3:
-            args = (*args[:2], _unwrap_digestmod(args[2]), *args[3:])
-        elif "digest" in kwargs:
-            kwargs = {**kwargs, "digest": _unwrap_digestmod(kwargs["digest"])}
+        # (key, msg, digest)
+        args, kwargs = _digestmod_unwrapped(args, kwargs, "digest")
         res: bytes = orig(*args, **kwargs)
         key = args[0] if args else kwargs.get("key")
         msg = args[1] if len(args) > 1 else kwargs.get("msg")

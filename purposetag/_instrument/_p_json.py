@@ -113,7 +113,6 @@ def _tagged_dumps(obj: Any, res: str, tags: TagSet, kw: dict[str, Any]) -> str:
 # frame a level; CPython's encoder gives up near 1,000 levels); a deeper one is left
 # to the encoder, which then refuses it as it refuses any proxy.
 _PROXY_DEPTH = 800
-_SEQS = (list, tuple)
 
 
 def _unproxied(v: Any, deep: bool = False) -> Any:
@@ -197,17 +196,12 @@ def _copy_unproxied(v: Any, memo: dict[int, tuple[Any, Any]], depth: int, deep: 
         for k, x in _contents(v, dict):
             d[_unproxied_key(k)] = _copy_unproxied(x, memo, depth + 1, deep)
         return d
-    # plain loops, not comprehensions: one frame a level
+    out: list[Any] = []
     if kind is list:
-        out: list[Any] = []
-        memo[id(v)] = (v, out)
-        for x in _contents(v, list):
-            out.append(_copy_unproxied(x, memo, depth + 1, deep))
-        return out
-    items = []
-    for x in _contents(v, tuple):
-        items.append(_copy_unproxied(x, memo, depth + 1, deep))
-    return tuple(items)
+        memo[id(v)] = (v, out)  # (a tuple's copy is made after its items)
+    for x in _contents(v, kind):  # a plain loop, not a comprehension: one frame a level
+        out.append(_copy_unproxied(x, memo, depth + 1, deep))
+    return out if kind is list else tuple(out)
 
 
 def _unproxied_key(k: Any) -> Any:
